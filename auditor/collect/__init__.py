@@ -1,0 +1,1 @@
+"""Collectors: read each half of a tenant through the real SDKs into a TenantSnapshot."""

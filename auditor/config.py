@@ -1,0 +1,267 @@
+"""The auditor's configuration file (CONTRACT section 2), validated before any API call.
+
+Every model forbids unknown keys, so a typo (``org_ulr``) is an error with its line, not a
+silently ignored setting. Secrets are ``SecretStr``: they print as ``**********``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from auditor.errors import InputError
+from auditor.yamlsource import load_yaml
+
+DEFAULT_BASE_DOMAIN = "rapticore.io"
+DEFAULT_STORE = "sqlite:///.auditor/state.db"
+ALLOW_HTTP_LOOPBACK_ENV = "AUDITOR_ALLOW_HTTP_LOOPBACK"
+
+# The admin scopes a private-key (OAuth service app) credential needs (CONTRACT 2).
+REQUIRED_OAUTH_SCOPES = (
+    "okta.apps.read",
+    "okta.appGrants.read",
+    "okta.profileMappings.read",
+    "okta.userTypes.read",
+)
+
+_DNS_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+_HOST_PORT = re.compile(r"^[A-Za-z0-9.-]+(:[0-9]{1,5})?$|^\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def is_loopback_host(host: str) -> bool:
+    """True for 127.0.0.0/8, ::1 and localhost: the only hosts plain http may reach."""
+    host = host.strip("[]").lower()
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def http_loopback_allowed() -> bool:
+    """Whether this process may talk plain http to loopback (tests and the demo)."""
+    return os.environ.get(ALLOW_HTTP_LOOPBACK_ENV) == "1"
+
+
+def check_url_scheme(url: str, what: str) -> None:
+    """Refuse anything but https, except http to loopback when explicitly allowed."""
+    parts = urlsplit(url)
+    if parts.scheme == "https" and parts.hostname:
+        return
+    if parts.scheme == "http" and parts.hostname:
+        if is_loopback_host(parts.hostname) and http_loopback_allowed():
+            return
+        if is_loopback_host(parts.hostname):
+            raise ValueError(
+                f"{what} {url!r} uses http://; plain http is only allowed to a loopback "
+                f"emulator with {ALLOW_HTTP_LOOPBACK_ENV}=1 in the environment"
+            )
+        raise ValueError(f"{what} {url!r} uses http://; use https://")
+    raise ValueError(f"{what} {url!r} is not an https:// URL with a host")
+
+
+class PrivateKeyCredential(_Strict):
+    """An Okta OAuth service app: client id, private key file (PEM or JWK), key id."""
+
+    client_id: str = Field(min_length=1)
+    key_file: Path
+    kid: str | None = None
+    scopes: list[str] = Field(default_factory=lambda: list(REQUIRED_OAUTH_SCOPES))
+
+    @field_validator("scopes")
+    @classmethod
+    def _scopes_cover_the_audit(cls, scopes: list[str]) -> list[str]:
+        missing = [s for s in REQUIRED_OAUTH_SCOPES if s not in scopes]
+        if missing:
+            raise ValueError(
+                "the service app needs the scopes " + ", ".join(REQUIRED_OAUTH_SCOPES)
+                + "; missing: " + ", ".join(missing)
+            )
+        return scopes
+
+    def read_key(self) -> SecretStr:
+        """The key file's content, kept secret."""
+        return SecretStr(self.key_file.read_text(encoding="utf-8"))
+
+
+class OktaConfig(_Strict):
+    """How to reach the customer's Okta org and which app to audit."""
+
+    org_url: str
+    custom_domain: str | None = None
+    app_id: str | None = None
+    token: SecretStr | None = None
+    private_key: PrivateKeyCredential | None = None
+    request_timeout: float = Field(
+        default=30.0, gt=0, le=600, description="Seconds one request may take, retries included."
+    )
+    max_retries: int = Field(default=2, ge=0, le=10)
+
+    @field_validator("org_url")
+    @classmethod
+    def _org_url(cls, url: str) -> str:
+        url = url.strip().rstrip("/")
+        check_url_scheme(url, "org_url")
+        parts = urlsplit(url)
+        if parts.path or parts.query or parts.fragment:
+            raise ValueError(
+                f"org_url {url!r} must be the org's origin only, like https://acme.okta.com"
+            )
+        return url
+
+    @field_validator("custom_domain")
+    @classmethod
+    def _custom_domain(cls, domain: str | None) -> str | None:
+        if domain is None:
+            return None
+        domain = domain.strip()
+        if "://" in domain or "/" in domain or not _HOST_PORT.match(domain):
+            raise ValueError(
+                f"custom_domain {domain!r} must be a host[:port] such as login.acme.com"
+            )
+        return domain
+
+    @model_validator(mode="after")
+    def _one_credential(self) -> OktaConfig:
+        if (self.token is None) == (self.private_key is None):
+            raise ValueError(
+                "give exactly one Okta credential: token (an SSWS API token) "
+                "or private_key (an OAuth service app)"
+            )
+        return self
+
+    @property
+    def custom_domain_url(self) -> str | None:
+        """The custom domain as an origin: https, or http for an allowed loopback host."""
+        if self.custom_domain is None:
+            return None
+        host = urlsplit(f"//{self.custom_domain}").hostname or ""
+        scheme = "http" if is_loopback_host(host) and http_loopback_allowed() else "https"
+        return f"{scheme}://{self.custom_domain}"
+
+
+class CognitoConfig(_Strict):
+    """Where the tenant's user pool and its Okta identity provider live."""
+
+    region: str = Field(min_length=1)
+    user_pool_id: str = Field(pattern=r"^[\w-]+_[0-9a-zA-Z]+$")
+    provider_name: str = Field(min_length=1)
+    role_arn: str | None = Field(default=None, pattern=r"^arn:aws[\w-]*:iam::\d{12}:role/.+$")
+
+
+TenantId = Annotated[str, Field(description="RapticoreTenantId: a DNS label.")]
+
+
+class TenantConfig(_Strict):
+    """One Rapticore customer."""
+
+    id: TenantId
+    okta: OktaConfig
+    cognito: CognitoConfig
+
+    @field_validator("id")
+    @classmethod
+    def _dns_label(cls, tenant_id: str) -> str:
+        if not _DNS_LABEL.match(tenant_id):
+            raise ValueError(
+                f"tenant id {tenant_id!r} must be a DNS label: lower-case letters, digits "
+                "and inner hyphens, at most 63 characters"
+            )
+        return tenant_id
+
+
+class AuditorConfig(_Strict):
+    """The whole file."""
+
+    version: Literal[1]
+    base_domain: str = DEFAULT_BASE_DOMAIN
+    store: str = DEFAULT_STORE
+    concurrency: int = Field(default=8, ge=1, le=64, description="Tenants audited at once.")
+    tenants: list[TenantConfig] = Field(min_length=1)
+    # Sections owned by later features; their keys are documented in the README.
+    alerts: dict[str, Any] | None = None
+    schedule: dict[str, Any] | None = None
+    waivers: str | None = None
+    rules: dict[str, Any] | None = None
+
+    @field_validator("base_domain")
+    @classmethod
+    def _base_domain(cls, domain: str) -> str:
+        labels = domain.lower().split(".")
+        if len(labels) < 2 or not all(_DNS_LABEL.match(label) for label in labels):
+            raise ValueError(f"base_domain {domain!r} must be a DNS name like rapticore.io")
+        return domain.lower()
+
+    @model_validator(mode="after")
+    def _unique_tenants(self) -> AuditorConfig:
+        seen: set[str] = set()
+        for tenant in self.tenants:
+            if tenant.id in seen:
+                raise ValueError(f"tenant id {tenant.id!r} appears twice")
+            seen.add(tenant.id)
+        return self
+
+    def tenant(self, tenant_id: str) -> TenantConfig | None:
+        """The tenant with this id, if configured."""
+        return next((t for t in self.tenants if t.id == tenant_id), None)
+
+
+def load_config(path: Path) -> AuditorConfig:
+    """Read, substitute ``${VAR}``, validate. Raises :class:`InputError` (exit 2)."""
+    data, index = load_yaml(path, substitute_env=True)
+    if not isinstance(data, dict):
+        raise InputError(path, 1, "the config must be a mapping with version: 1 and tenants:")
+    _resolve_key_files(data, path.parent)
+    try:
+        config = AuditorConfig.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = tuple(first["loc"])
+        where = ".".join(str(p) for p in loc) or "(top level)"
+        message = first["msg"].removeprefix("Value error, ")
+        if first["type"] == "extra_forbidden":
+            message = f"unknown key {loc[-1]!r} (check its spelling against the README)"
+        elif first["type"] == "missing":
+            message = f"{loc[-1]!r} is required here"
+        more = f" (and {exc.error_count() - 1} more problem(s))" if exc.error_count() > 1 else ""
+        raise index.error(loc, f"{where}: {message}{more}") from None
+    for i, tenant in enumerate(config.tenants):
+        key = tenant.okta.private_key
+        if key is not None and not key.key_file.is_file():
+            raise index.error(
+                ("tenants", i, "okta", "private_key", "key_file"),
+                f"key_file {str(key.key_file)!r} does not exist (paths are relative to the "
+                "config file)",
+            )
+    return config
+
+
+def _resolve_key_files(data: dict[str, Any], base: Path) -> None:
+    """Make ``key_file`` paths relative to the config file, and check they exist."""
+    tenants = data.get("tenants")
+    if not isinstance(tenants, list):
+        return
+    for tenant in tenants:
+        okta = tenant.get("okta") if isinstance(tenant, dict) else None
+        key = okta.get("private_key") if isinstance(okta, dict) else None
+        if isinstance(key, dict) and isinstance(key.get("key_file"), str):
+            key["key_file"] = (base / key["key_file"]).resolve()
