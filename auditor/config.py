@@ -234,7 +234,8 @@ def load_config(path: Path) -> AuditorConfig:
     try:
         config = AuditorConfig.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
+        # A misspelt key also makes the right key "missing": report the typo first.
+        first = min(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
         loc = tuple(first["loc"])
         where = ".".join(str(p) for p in loc) or "(top level)"
         message = first["msg"].removeprefix("Value error, ")

@@ -80,6 +80,8 @@ def _to_python(node: yaml.Node, loc: Loc, index: LineIndex, *, substitute_env: b
                     index.path, key_node.start_mark.line + 1, f"duplicate key {key!r}"
                 )
             out[key] = _to_python(value_node, (*loc, key), index, substitute_env=substitute_env)
+            # A value's line is its key's line: ``okta:`` rather than its first child.
+            index.lines[(*loc, key)] = key_node.start_mark.line + 1
         return out
     if isinstance(node, yaml.SequenceNode):
         return [

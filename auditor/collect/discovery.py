@@ -1,0 +1,93 @@
+"""The issuer's OIDC discovery document (OpenID Connect Discovery 1.0, section 4).
+
+The issuer comes from tenant data (the Cognito IdP's ``oidc_issuer``), so it is hostile
+until proven otherwise: it is fetched only when its scheme, host and port are those of
+the tenant's own Okta org or configured custom domain. The request carries no
+credentials (the document is public, and the Okta API token must never travel to a
+custom domain), follows no redirects, and reads at most 1 MiB.
+
+This is plain aiohttp rather than the okta SDK's request executor: the executor adds
+the org's ``Authorization`` header to every request and rewrites any URL that is not
+under the org URL, which is wrong for a custom-domain issuer.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import urlsplit
+
+import aiohttp
+
+from auditor.collect.okta_client import OktaCallError
+from auditor.snapshot import OidcDiscovery
+
+WELL_KNOWN = "/.well-known/openid-configuration"
+MAX_BYTES = 1 << 20
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    default = {"https": 443, "http": 80}.get(parts.scheme)
+    try:
+        port = parts.port or default
+    except ValueError:
+        return ("", "", None)
+    return parts.scheme, (parts.hostname or "").lower(), port
+
+
+def issuer_origin_allowed(issuer: str, allowed_origins: list[str]) -> bool:
+    """True when ``issuer`` is a clean URL on one of ``allowed_origins``."""
+    parts = urlsplit(issuer)
+    if parts.username or parts.password or parts.query or parts.fragment:
+        return False
+    if any(c.isspace() for c in issuer):
+        return False
+    origin = _origin(issuer)
+    return bool(origin[1]) and any(origin == _origin(a) for a in allowed_origins)
+
+
+def discovery_url(issuer: str) -> str:
+    """The discovery URL of ``issuer``: trailing ``/`` removed, well-known path added."""
+    return issuer.rstrip("/") + WELL_KNOWN
+
+
+async def fetch_discovery(issuer: str, *, timeout: float) -> OidcDiscovery:
+    """Fetch and parse the discovery document; raise :class:`OktaCallError` on failure."""
+    url = discovery_url(issuer)
+    client_timeout = aiohttp.ClientTimeout(total=timeout)
+    async with (
+        aiohttp.ClientSession(timeout=client_timeout) as session,
+        session.get(url, allow_redirects=False, headers={"Accept": "application/json"}) as resp,
+    ):
+        if resp.status != 200:
+            raise OktaCallError(f"GET {url}: HTTP {resp.status}", status=resp.status)
+        body = await resp.content.read(MAX_BYTES + 1)
+    if len(body) > MAX_BYTES:
+        raise OktaCallError(f"GET {url}: document larger than 1 MiB")
+    try:
+        doc: Any = json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise OktaCallError(f"GET {url}: not valid JSON") from None
+    if not isinstance(doc, dict):
+        raise OktaCallError(f"GET {url}: not a JSON object")
+
+    def text(key: str) -> str | None:
+        value = doc.get(key)
+        return value if isinstance(value, str) else None
+
+    def texts(key: str) -> list[str] | None:
+        value = doc.get(key)
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return value
+        return None
+
+    return OidcDiscovery(
+        url=url,
+        issuer=text("issuer"),
+        authorization_endpoint=text("authorization_endpoint"),
+        token_endpoint=text("token_endpoint"),
+        jwks_uri=text("jwks_uri"),
+        response_types_supported=texts("response_types_supported"),
+        scopes_supported=texts("scopes_supported"),
+    )

@@ -1,0 +1,245 @@
+"""A hardened okta SDK client and a small raw-JSON reader on top of its request executor.
+
+Why not the SDK's generated API methods (``client.get_application(...)``)? Measured on
+okta 3.4.6:
+
+* its generated models raise on any enum value they do not know (a new grant type makes
+  ``get_application`` throw) and silently fill absent fields with defaults
+  (``consent_method`` reads as TRUSTED): an auditor must see what is really there;
+* network errors, timeouts, and a 429/503 without rate-limit headers surface from them as
+  ``AttributeError``;
+* they send ``SSWS<token>`` without the space.
+
+The request executor (``create_request`` / ``execute``) does it right: the SDK's auth
+(SSWS or OAuth private-key JWT, token renewal), its rate-limit-aware retries and its
+transport, returning raw JSON and all ``Link`` headers. So we use the SDK for exactly
+that, and parse the JSON into our own tolerant models (:mod:`auditor.collect.okta`).
+
+The SDK also reads ``okta.yaml`` (working directory, ``~/.okta/``) and ``OKTA_CLIENT_*``
+environment variables behind our back, one of which once enabled its response cache.
+Everything that matters is set explicitly here (user config wins over both), the cache is
+a no-op, and the SDK's own logger, which logs request headers at debug level, is silenced.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+import aiohttp
+from okta.cache.no_op_cache import NoOpCache
+from okta.client import Client
+
+from auditor.config import OktaConfig
+
+_SDK_LOGGER = "okta-sdk-python"
+_LINK = re.compile(r'<([^>]*)>\s*;\s*rel="?([^";]+)"?')
+MAX_PAGES = 500
+MAX_ERROR_DETAIL = 300
+
+
+class OktaCallError(Exception):
+    """An Okta call that finally failed; ``message`` is safe to show (no secrets)."""
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        self.message = message
+        self.status = status
+        super().__init__(message)
+
+
+class OktaNotFoundError(OktaCallError):
+    """Okta answered 404 for the object."""
+
+
+def build_client(config: OktaConfig) -> Client:
+    """An okta SDK client for one org, immune to okta.yaml and OKTA_CLIENT_* settings."""
+    client_config: dict[str, Any] = {
+        "orgUrl": config.org_url,
+        "requestTimeout": config.request_timeout,
+        "rateLimit": {"maxRetries": config.max_retries},
+        "cache": {"enabled": False},
+        "cacheManager": NoOpCache(),
+        "logging": {"enabled": False},
+        # Blank values are pruned by the SDK, so these override any proxy or
+        # user agent an okta.yaml or OKTA_CLIENT_* variable might have set.
+        "proxy": {"host": "", "port": "", "username": "", "password": ""},
+        "userAgent": "rapticore-sso-auditor",
+        "dpopEnabled": False,
+    }
+    if config.private_key is not None:
+        key = config.private_key
+        client_config |= {
+            "authorizationMode": "PrivateKey",
+            "clientId": key.client_id,
+            "scopes": list(key.scopes),
+            "privateKey": key.read_key().get_secret_value(),
+            "oauthTokenRenewalOffset": 5,
+        }
+        if key.kid:
+            client_config["kid"] = key.kid
+    else:
+        assert config.token is not None  # noqa: S101 - the config model guarantees one credential
+        client_config |= {
+            "authorizationMode": "SSWS",
+            "token": config.token.get_secret_value(),
+        }
+    loopback_http = config.org_url.startswith("http://")
+    if loopback_http:
+        # The SDK refuses http:// unless its ``testing`` section says otherwise, and that
+        # section can only come from okta.yaml or the environment, which we keep out.
+        # The config has already limited http to an allowed loopback emulator, so build
+        # the client on the https spelling and point its (shared) config dict back.
+        client_config["orgUrl"] = "https://" + config.org_url.removeprefix("http://")
+    client = Client(client_config)
+    if loopback_http:
+        client.get_config()["client"]["orgUrl"] = config.org_url
+    _silence_sdk_logger()
+    return client
+
+
+def _silence_sdk_logger() -> None:
+    """The SDK adds a stream handler per client and logs request headers at debug."""
+    logger = logging.getLogger(_SDK_LOGGER)
+    for handler in list(logger.handlers):
+        logger.removeHandler(handler)
+    logger.disabled = True
+    logger.propagate = False
+
+
+class OktaReader:
+    """GETs raw JSON from one org through the SDK's request executor."""
+
+    def __init__(self, client: Client, org_url: str) -> None:
+        self._executor = client.get_request_executor()
+        self._origin = _origin(org_url)
+        self._org_url = org_url
+
+    async def get(self, path: str, params: Mapping[str, str] | None = None) -> Any:  # noqa: ANN401 - raw JSON
+        """One object or list; raises :class:`OktaCallError` with a readable reason."""
+        body, _ = await self._get(self._url(path, params))
+        return body
+
+    async def get_all(
+        self,
+        path: str,
+        params: Mapping[str, str] | None = None,
+        *,
+        max_items: int | None = None,
+    ) -> tuple[list[Any], bool]:
+        """Every item of a paginated list, following ``Link: rel="next"``.
+
+        Returns the items and whether ``max_items`` cut the list short.
+        """
+        url: str | None = self._url(path, params)
+        items: list[Any] = []
+        for _ in range(MAX_PAGES):
+            assert url is not None  # noqa: S101 - loop invariant
+            body, links = await self._get(url)
+            if not isinstance(body, list):
+                raise OktaCallError(
+                    f"GET {path}: expected a JSON list, got {type(body).__name__}"
+                )
+            items.extend(body)
+            if max_items is not None and len(items) >= max_items:
+                return items[:max_items], True
+            url = links.get("next")
+            if url is None:
+                return items, False
+            if _origin(url) != self._origin:
+                # Never let a response steer the SDK (and its credentials) elsewhere.
+                raise OktaCallError(f"GET {path}: pagination link leaves the org ({url!r})")
+        raise OktaCallError(f"GET {path}: more than {MAX_PAGES} pages; stopped")
+
+    def _url(self, path: str, params: Mapping[str, str] | None) -> str:
+        url = self._org_url + path
+        if params:
+            from urllib.parse import urlencode  # noqa: PLC0415 - only needed here
+
+            url += "?" + urlencode(params)
+        return url
+
+    async def _get(self, url: str) -> tuple[Any, dict[str, str]]:
+        path = urlsplit(url).path
+        try:
+            request, error = await self._executor.create_request("GET", url)
+            if error is not None:
+                raise _call_error(path, error)
+            response, body, error = await self._executor.execute(request)
+        except OktaCallError:
+            raise
+        except json.JSONDecodeError as exc:
+            raise OktaCallError(
+                f"GET {path}: Okta sent a body that is not valid JSON ({exc.msg})"
+            ) from None
+        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+            raise OktaCallError(f"GET {path}: {_describe_transport(exc)}") from None
+        if error is not None:
+            raise _call_error(path, error)
+        if response is None or body is None:
+            raise OktaCallError(f"GET {path}: no response from Okta")
+        try:
+            parsed = json.loads(body) if isinstance(body, str) else body
+        except json.JSONDecodeError as exc:
+            raise OktaCallError(
+                f"GET {path}: Okta sent a body that is not valid JSON ({exc.msg})"
+            ) from None
+        return parsed, _links(response.headers.getall("Link", []))
+
+
+def _call_error(path: str, error: object) -> OktaCallError:
+    """Translate what the SDK returns as an error into a reason a person can act on."""
+    status = getattr(error, "status", None)
+    code = getattr(error, "error_code", None)
+    summary = getattr(error, "error_summary", None)
+    if isinstance(error, (aiohttp.ClientError, asyncio.TimeoutError, OSError)):
+        return OktaCallError(f"GET {path}: {_describe_transport(error)}")
+    if status is None:
+        text = str(error) or type(error).__name__
+        if "Timeout" in text:
+            text = "timed out (request_timeout reached, retries included)"
+        elif "X-Rate-Limit-Reset" in text or "429" in text:
+            text = "rate limited (429) and the answer carried no rate-limit headers to wait on"
+        return OktaCallError(f"GET {path}: {text}")
+    detail = f"{code} {summary}".strip() if code else _short(str(error))
+    hint = {
+        401: "the API token or service app credential was rejected: issue a new one",
+        403: "the credential lacks a permission: grant the admin scopes/role in the README",
+        429: "rate limited by Okta even after retrying: lower concurrency or retry later",
+    }.get(status)
+    message = f"GET {path}: HTTP {status} {detail}"
+    if hint:
+        message += f" ({hint})"
+    cls = OktaNotFoundError if status == 404 else OktaCallError
+    return cls(message, status=status)
+
+
+def _describe_transport(exc: BaseException) -> str:
+    if isinstance(exc, asyncio.TimeoutError):
+        return "timed out (request_timeout reached)"
+    name = type(exc).__name__
+    return _short(f"connection failed: {name}: {exc}" if str(exc) else f"connection failed: {name}")
+
+
+def _short(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= MAX_ERROR_DETAIL else text[: MAX_ERROR_DETAIL - 1] + "…"
+
+
+def _links(values: list[str]) -> dict[str, str]:
+    """``Link`` headers (Okta sends one per relation) as ``{rel: url}``."""
+    links: dict[str, str] = {}
+    for value in values:
+        for url, rel in _LINK.findall(value):
+            links.setdefault(rel, url)
+    return links
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    default = {"https": 443, "http": 80}.get(parts.scheme)
+    return parts.scheme, (parts.hostname or "").lower(), parts.port or default

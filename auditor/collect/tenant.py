@@ -1,0 +1,130 @@
+"""Collect whole tenants: both halves, in the order their dependencies need.
+
+Cognito first: its identity provider names the Okta app (``client_id``, when the config
+gives no ``app_id``) and the issuer whose discovery document is checked. Then Okta.
+Tenants run concurrently, bounded; one tenant's failure never touches another's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+
+from auditor.collect.cognito import collect_cognito
+from auditor.collect.okta import collect_okta
+from auditor.collect.secrets import SecretHasher
+from auditor.config import TenantConfig
+from auditor.snapshot import (
+    CognitoHalf,
+    CollectionError,
+    OktaHalf,
+    Section,
+    SectionStatus,
+    TenantSnapshot,
+)
+
+log = logging.getLogger(__name__)
+
+ProgressCallback = Callable[[TenantSnapshot], None]
+
+
+def utc_now() -> str:
+    """The current time as RFC 3339 UTC with seconds precision."""
+    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+async def collect_tenant(
+    tenant: TenantConfig, base_domain: str, hasher: SecretHasher
+) -> TenantSnapshot:
+    """Both halves of one tenant. Never raises for what a service or the network does."""
+    collected_at = utc_now()
+    try:
+        cognito, cognito_errors = await asyncio.to_thread(
+            collect_cognito, tenant, base_domain, hasher
+        )
+    except Exception as exc:  # noqa: BLE001 - a bug must cost one tenant, not the fleet
+        log.exception("tenant %s: Cognito collector failed", tenant.id)
+        cognito, cognito_errors = _failed_cognito(tenant, f"internal error: {exc!r}")
+
+    app_id = tenant.okta.app_id
+    issuer = None
+    issuer_unknown = "the Cognito identity provider names no issuer"
+    idp = cognito.idp
+    if idp.status is SectionStatus.OK and idp.value is not None:
+        app_id = app_id or idp.value.ProviderDetails.client_id
+        issuer = idp.value.ProviderDetails.oidc_issuer
+    else:
+        issuer_unknown = f"the Cognito identity provider is {idp.status.value}: {idp.reason}"
+
+    try:
+        okta, okta_errors = await collect_okta(
+            tenant.okta, hasher, app_id=app_id, issuer=issuer,
+            issuer_unknown_reason=issuer_unknown,
+        )
+    except Exception as exc:  # noqa: BLE001 - same reason as above
+        log.exception("tenant %s: Okta collector failed", tenant.id)
+        okta, okta_errors = _failed_okta(tenant, app_id, f"internal error: {exc!r}")
+
+    return TenantSnapshot(
+        tenant_id=tenant.id,
+        base_domain=base_domain,
+        collected_at=collected_at,
+        okta=okta,
+        cognito=cognito,
+        errors=[*okta_errors, *cognito_errors],
+    )
+
+
+async def collect_fleet(
+    tenants: Sequence[TenantConfig],
+    base_domain: str,
+    hasher: SecretHasher,
+    *,
+    concurrency: int,
+    on_done: ProgressCallback | None = None,
+) -> list[TenantSnapshot]:
+    """Every tenant, ``concurrency`` at a time, in the order given."""
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(tenant: TenantConfig) -> TenantSnapshot:
+        async with gate:
+            snapshot = await collect_tenant(tenant, base_domain, hasher)
+        if on_done is not None:
+            on_done(snapshot)
+        return snapshot
+
+    return list(await asyncio.gather(*(one(t) for t in tenants)))
+
+
+def _failed_cognito(tenant: TenantConfig, reason: str) -> tuple[CognitoHalf, list[CollectionError]]:
+    failed = Section.error(reason)
+    half = CognitoHalf(
+        region=tenant.cognito.region,
+        user_pool_id=tenant.cognito.user_pool_id,
+        provider_name=tenant.cognito.provider_name,
+        idp=failed,  # type: ignore[arg-type]
+        app_clients=failed,  # type: ignore[arg-type]
+        domain=failed,  # type: ignore[arg-type]
+    )
+    return half, [CollectionError(source="cognito", section="cognito", message=reason)]
+
+
+def _failed_okta(
+    tenant: TenantConfig, app_id: str | None, reason: str
+) -> tuple[OktaHalf, list[CollectionError]]:
+    failed = Section.error(reason)
+    half = OktaHalf(
+        org_url=tenant.okta.org_url,
+        custom_domain=tenant.okta.custom_domain,
+        app_id=app_id,
+        app=failed,  # type: ignore[arg-type]
+        grants=failed,  # type: ignore[arg-type]
+        default_user_type_id=failed,  # type: ignore[arg-type]
+        profile_mapping=failed,  # type: ignore[arg-type]
+        secrets=failed,  # type: ignore[arg-type]
+        assignments=failed,  # type: ignore[arg-type]
+        discovery=failed,  # type: ignore[arg-type]
+    )
+    return half, [CollectionError(source="okta", section="okta", message=reason)]

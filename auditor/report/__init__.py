@@ -1,0 +1,20 @@
+"""Report writers: turn a :class:`~auditor.results.RunReport` into ``report.json`` and ``report.html``.
+
+Reporters only render: they return bytes and never touch the file system (the CLI and the
+scheduler write the files). Formats plug in through :class:`ReportFormat`; :func:`render`
+is the one place that maps each format to its writer.
+"""
+
+from auditor.report.formats import ReportFormat, parse_formats, render
+from auditor.report.html_report import render_html
+from auditor.report.json_report import load_schema, render_json, report_document
+
+__all__ = [
+    "ReportFormat",
+    "load_schema",
+    "parse_formats",
+    "render",
+    "render_html",
+    "render_json",
+    "report_document",
+]

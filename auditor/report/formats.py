@@ -1,0 +1,73 @@
+"""The report formats the CLI can write, and the single mapping from format to writer."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import TYPE_CHECKING, assert_never
+
+from auditor.report.html_report import render_html
+from auditor.report.json_report import render_json
+
+if TYPE_CHECKING:
+    from auditor.results import RunReport
+
+
+class ReportFormat(StrEnum):
+    """A report the CLI can write; the value is what ``--format`` accepts."""
+
+    JSON = "json"
+    HTML = "html"
+
+    @property
+    def filename(self) -> str:
+        """The file this format is written to inside ``--output``."""
+        match self:
+            case ReportFormat.JSON:
+                return "report.json"
+            case ReportFormat.HTML:
+                return "report.html"
+            case _:
+                assert_never(self)
+
+
+def _choices() -> str:
+    return ", ".join(fmt.value for fmt in ReportFormat)
+
+
+def parse_formats(text: str) -> list[ReportFormat]:
+    """The formats named in a comma-separated list such as ``"json,html"``.
+
+    Names are case-insensitive and may carry spaces; a repeated name counts once and the
+    order given is kept. Raises :class:`ValueError` naming the bad name and the choices.
+    """
+    formats: list[ReportFormat] = []
+    for raw in text.split(","):
+        name = raw.strip().lower()
+        if not name:
+            continue
+        try:
+            fmt = ReportFormat(name)
+        except ValueError:
+            raise ValueError(
+                f"unknown report format {raw.strip()!r}: choose from {_choices()} "
+                f"(comma-separated, e.g. --format json,html)"
+            ) from None
+        if fmt not in formats:
+            formats.append(fmt)
+    if not formats:
+        raise ValueError(
+            f"no report format given: choose one or more of {_choices()} "
+            f"(comma-separated, e.g. --format json,html)"
+        )
+    return formats
+
+
+def render(fmt: ReportFormat, report: RunReport) -> bytes:
+    """The report in format ``fmt``, as the bytes of its file."""
+    match fmt:
+        case ReportFormat.JSON:
+            return render_json(report)
+        case ReportFormat.HTML:
+            return render_html(report)
+        case _:
+            assert_never(fmt)
