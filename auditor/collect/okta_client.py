@@ -211,6 +211,10 @@ def _call_error(path: str, error: object) -> OktaCallError:
         403: "the credential lacks a permission: grant the admin scopes/role in the README",
         429: "rate limited by Okta even after retrying: lower concurrency or retry later",
     }.get(status)
+    if code == "invalid_scope":
+        hint = "grant these scopes to the service app on its Okta API Scopes tab"
+    elif code == "invalid_client":
+        hint = "check the service app's client_id, key_file and kid"
     message = f"GET {path}: HTTP {status} {detail}"
     if hint:
         message += f" ({hint})"

@@ -1,4 +1,4 @@
-"""Report writers: turn a :class:`~auditor.results.RunReport` into ``report.json`` and ``report.html``.
+"""Report writers: a :class:`~auditor.results.RunReport` as ``report.json`` and ``report.html``.
 
 Reporters only render: they return bytes and never touch the file system (the CLI and the
 scheduler write the files). Formats plug in through :class:`ReportFormat`; :func:`render`

@@ -1,0 +1,137 @@
+"""The core of a run: collect every tenant, evaluate the rules, build the run report.
+
+No argparse, no files, no network of its own: the CLI, the scheduler and the demo call
+this and decide what to write and where.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from auditor.collect.secrets import SecretHasher
+from auditor.collect.tenant import collect_fleet, utc_now
+from auditor.config import TenantConfig
+from auditor.results import (
+    DriftEntry,
+    ResultStatus,
+    RuleResult,
+    RunInfo,
+    RunReport,
+    Severity,
+    Summary,
+    TenantError,
+    TenantReport,
+    TenantStatus,
+)
+from auditor.rules import RulePack
+from auditor.snapshot import TenantSnapshot
+
+EXIT_OK = 0
+EXIT_FINDINGS = 1
+EXIT_COLLECTION_ERROR = 3
+
+
+@dataclass(frozen=True)
+class TenantOutcome:
+    """One tenant's snapshot and the verdicts on it."""
+
+    snapshot: TenantSnapshot
+    results: list[RuleResult]
+
+
+@dataclass(frozen=True)
+class AuditRun:
+    """A finished run: the report, and the outcomes it was built from (for the store)."""
+
+    report: RunReport
+    outcomes: list[TenantOutcome]
+
+
+def tenant_status(snapshot: TenantSnapshot, results: Sequence[RuleResult]) -> TenantStatus:
+    """``error`` when data is missing, else ``fail`` when any rule fails, else ``pass``."""
+    if snapshot.has_errors:
+        return TenantStatus.ERROR
+    if any(r.status is ResultStatus.FAIL for r in results):
+        return TenantStatus.FAIL
+    return TenantStatus.PASS
+
+
+def build_report(
+    run_id: str,
+    started_at: str,
+    finished_at: str,
+    outcomes: Sequence[TenantOutcome],
+    drift: dict[str, list[DriftEntry]] | None = None,
+) -> RunReport:
+    """The run report (CONTRACT section 4) of these outcomes."""
+    tenants = [
+        TenantReport(
+            tenant_id=o.snapshot.tenant_id,
+            status=tenant_status(o.snapshot, o.results),
+            results=o.results,
+            drift=(drift or {}).get(o.snapshot.tenant_id, []),
+            errors=[TenantError(source=e.source, message=e.message) for e in o.snapshot.errors],
+        )
+        for o in outcomes
+    ]
+    return RunReport(
+        run=RunInfo(id=run_id, started_at=started_at, finished_at=finished_at),
+        summary=Summary(
+            tenants=len(tenants),
+            passed=sum(t.status is TenantStatus.PASS for t in tenants),
+            failed=sum(t.status is TenantStatus.FAIL for t in tenants),
+            errored=sum(t.status is TenantStatus.ERROR for t in tenants),
+        ),
+        tenants=tenants,
+    )
+
+
+async def run_audit(  # noqa: PLR0913 - the run's whole context, passed explicitly
+    tenants: Sequence[TenantConfig],
+    base_domain: str,
+    pack: RulePack,
+    hasher: SecretHasher,
+    *,
+    concurrency: int,
+    on_done: Callable[[TenantSnapshot], None] | None = None,
+) -> AuditRun:
+    """Collect and evaluate ``tenants``; never raises for what a tenant's services do."""
+    run_id = str(uuid.uuid4())
+    started_at = utc_now()
+    snapshots = await collect_fleet(
+        tenants, base_domain, hasher, concurrency=concurrency, on_done=on_done
+    )
+    outcomes = [TenantOutcome(s, pack.evaluate(s)) for s in snapshots]
+    report = build_report(run_id, started_at, utc_now(), outcomes)
+    return AuditRun(report=report, outcomes=outcomes)
+
+
+def audit_sync(  # noqa: PLR0913 - mirrors run_audit
+    tenants: Sequence[TenantConfig],
+    base_domain: str,
+    pack: RulePack,
+    hasher: SecretHasher,
+    *,
+    concurrency: int,
+    on_done: Callable[[TenantSnapshot], None] | None = None,
+) -> AuditRun:
+    """:func:`run_audit` for callers without an event loop (CLI, scheduler)."""
+    return asyncio.run(
+        run_audit(tenants, base_domain, pack, hasher, concurrency=concurrency, on_done=on_done)
+    )
+
+
+def exit_code(report: RunReport, fail_on: Severity) -> int:
+    """3 if any tenant errored; else 1 if a failure is at or above ``fail_on``; else 0."""
+    if any(t.status is TenantStatus.ERROR for t in report.tenants):
+        return EXIT_COLLECTION_ERROR
+    failing = (
+        r
+        for t in report.tenants
+        for r in t.results
+        if r.status is ResultStatus.FAIL and r.severity.at_least(fail_on)
+    )
+    return EXIT_FINDINGS if any(True for _ in failing) else EXIT_OK

@@ -1,0 +1,197 @@
+"""``auditor demo``: a realistic fleet on local emulators, audited end to end.
+
+Starts the Okta emulator and moto's Cognito server on loopback, builds a handful of
+tenants (one compliant, the others each with one misconfiguration an admin really
+makes, straight from the setup guide), and hands back a config for them. Nothing leaves
+the machine and no credential is needed. The same builders serve the end-to-end tests.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import SecretStr
+
+from auditor.config import (
+    ALLOW_HTTP_LOOPBACK_ENV,
+    AuditorConfig,
+    CognitoConfig,
+    OktaConfig,
+    TenantConfig,
+)
+from auditor.emulator.cognito import CognitoTenantRefs, MotoCognito, build_compliant_cognito
+from auditor.emulator.okta import OktaEmulator, OktaOrg, compliant_org
+
+DEMO_BASE_DOMAIN = "rapticore.io"
+
+
+@dataclass
+class DemoTenant:
+    """One emulated tenant: its Okta org and its Cognito refs, both mutable for tests."""
+
+    tenant_id: str
+    story: str
+    org: OktaOrg
+    cognito: CognitoTenantRefs
+
+    def config(self) -> TenantConfig:
+        """The tenant's config entry, as an operator would write it."""
+        return TenantConfig(
+            id=self.tenant_id,
+            okta=OktaConfig(
+                org_url=self.org.url,
+                token=SecretStr(self.org.token),
+                request_timeout=10,
+            ),
+            cognito=CognitoConfig(
+                region=self.cognito.region,
+                user_pool_id=self.cognito.user_pool_id,
+                provider_name=self.cognito.provider_name,
+            ),
+        )
+
+
+@dataclass
+class Fleet:
+    """The running emulators and the tenants built on them."""
+
+    okta: OktaEmulator
+    cognito: MotoCognito
+    base_domain: str
+    tenants: list[DemoTenant]
+
+    def add(
+        self,
+        tenant_id: str,
+        story: str = "compliant",
+        *,
+        okta_change: Callable[[OktaOrg], None] | None = None,
+        issuer: str | None = None,
+    ) -> DemoTenant:
+        """A compliant tenant on both halves, then ``okta_change`` applied to its org."""
+        org = compliant_org(tenant_id, base_domain=self.base_domain)
+        self.okta.add_org(org)
+        refs = build_compliant_cognito(
+            self.cognito.client(),
+            tenant_id,
+            base_domain=self.base_domain,
+            okta_client_id=org.client_id,
+            okta_client_secret=org.client_secret,
+            issuer=issuer or org.issuer,
+        )
+        if okta_change is not None:
+            okta_change(org)
+        tenant = DemoTenant(tenant_id=tenant_id, story=story, org=org, cognito=refs)
+        self.tenants.append(tenant)
+        return tenant
+
+    def config(self, **settings: Any) -> AuditorConfig:  # noqa: ANN401 - passed through
+        """A config for every tenant built so far."""
+        return AuditorConfig(
+            version=1,
+            base_domain=self.base_domain,
+            tenants=[t.config() for t in self.tenants],
+            **settings,
+        )
+
+
+def emulator_environment(cognito_endpoint: str) -> dict[str, str]:
+    """What boto3 and the config need to reach the local emulators, and nothing real."""
+    return {
+        ALLOW_HTTP_LOOPBACK_ENV: "1",
+        "AWS_ENDPOINT_URL": cognito_endpoint,
+        "AWS_ACCESS_KEY_ID": "demo",
+        "AWS_SECRET_ACCESS_KEY": "demo",  # noqa: S105 - moto accepts anything
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+
+
+@contextmanager
+def running_fleet(base_domain: str = DEMO_BASE_DOMAIN) -> Iterator[Fleet]:
+    """Both emulators running, the process environment pointed at them, no tenants yet."""
+    with ExitStack() as stack:
+        okta = stack.enter_context(OktaEmulator())
+        cognito = stack.enter_context(MotoCognito())
+        stack.enter_context(_environment(emulator_environment(cognito.endpoint_url)))
+        yield Fleet(okta=okta, cognito=cognito, base_domain=base_domain, tenants=[])
+
+
+@contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, old in saved.items():
+            if old is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = old
+
+
+# ------------------------------------------------------------- the demo's stories
+
+
+def _deactivate(org: OktaOrg) -> None:
+    org.apps[org.app_id]["status"] = "INACTIVE"
+
+
+def _revoke_user_types_grant(org: OktaOrg) -> None:
+    for grant in org.grants[org.app_id]:
+        if grant["scopeId"] == "okta.userTypes.read":
+            grant["status"] = "REVOKED"
+
+
+def _trailing_slash_redirect(org: OktaOrg) -> None:
+    client = org.apps[org.app_id]["settings"]["oauthClient"]
+    client["redirect_uris"] = [uri + "/" for uri in client["redirect_uris"]]
+
+
+def _rotate_secret_in_okta_only(org: OktaOrg) -> None:
+    # The admin generated a new secret and deactivated the old one, but never sent the
+    # new one to Rapticore: Cognito still holds the old value.
+    secrets = org.secrets[org.app_id]
+    for secret in secrets:
+        secret["status"] = "INACTIVE"
+    rotated = dict(secrets[0])
+    rotated["id"] = rotated["id"][:-4] + "rot1"
+    rotated["status"] = "ACTIVE"
+    rotated["client_secret"] = "rotated-" + rotated["client_secret"][8:]
+    secrets.append(rotated)
+
+
+def build_demo_fleet(fleet: Fleet) -> None:
+    """Six tenants: one compliant and five with the drifts the setup guide warns of."""
+    fleet.add("acme", "compliant")
+    fleet.add("globex", "the Okta app was deactivated", okta_change=_deactivate)
+    fleet.add(
+        "initech",
+        "the okta.userTypes.read scope grant was revoked",
+        okta_change=_revoke_user_types_grant,
+    )
+    fleet.add(
+        "umbrella",
+        "the sign-in redirect URI got a trailing slash",
+        okta_change=_trailing_slash_redirect,
+    )
+    fleet.add(
+        "hooli",
+        "the client secret was rotated in Okta but not in Cognito",
+        okta_change=_rotate_secret_in_okta_only,
+    )
+    fleet.add(
+        "stark",
+        "Cognito's issuer still names the org the customer moved away from",
+        issuer="https://stark-old.okta.com",
+    )
+
+
+def demo_output_dir() -> Path:
+    """Where the demo writes unless told otherwise."""
+    return Path("reports-out")

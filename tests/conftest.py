@@ -1,0 +1,53 @@
+# --- cognito fixtures ---
+# moto's Cognito server for the whole session, and per test the boto3 environment that
+# points at it (set and undone through monkeypatch, never on import).
+from collections.abc import Iterator
+
+import pytest
+
+from auditor.emulator.cognito import MotoCognito
+
+
+@pytest.fixture(scope="session")
+def moto_cognito() -> Iterator[MotoCognito]:
+    """The moto server on 127.0.0.1 and a free port, shared by the session's tests."""
+    with MotoCognito() as server:
+        yield server
+
+
+@pytest.fixture
+def cognito_env(moto_cognito: MotoCognito, monkeypatch: pytest.MonkeyPatch) -> MotoCognito:
+    """Point boto3 at moto for one test: endpoint, fake credentials, no ~/.aws files."""
+    for name, value in moto_cognito.env().items():
+        if value is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, value)
+    return moto_cognito
+
+
+# --- end cognito fixtures ---
+
+
+# --- okta emulator fixtures ---
+# One Okta emulator for the session (each org gets its own loopback port), and per test a
+# fresh compliant org. Imports stay in this section until the sections are merged.
+from auditor.emulator.okta import OktaEmulator, OktaOrg, compliant_org  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def okta_emulator() -> Iterator[OktaEmulator]:
+    """The Okta emulator's server thread, shared by the session's tests."""
+    with OktaEmulator() as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def okta_org(okta_emulator: OktaEmulator) -> Iterator[OktaOrg]:
+    """A fresh compliant org named "acme" on its own port, closed after the test."""
+    org = okta_emulator.add_org(compliant_org("acme"))
+    yield org
+    okta_emulator.remove_org(org)
+
+
+# --- end okta emulator fixtures ---

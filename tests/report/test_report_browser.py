@@ -1,0 +1,131 @@
+"""report.html in a real browser: headless Chromium runs the filter script, never the payloads.
+
+Skipped when /usr/bin/chromium is absent (CI installs it with apt: chromium).
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+from report_builders import failing, run_of, tenant
+
+from auditor.report import ReportFormat, render
+from auditor.results import DriftEntry, RunReport, TenantError
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+pytestmark = [
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason="needs /usr/bin/chromium (apt-get install chromium)"
+    ),
+    pytest.mark.slow,
+]
+
+# Each would set the page title if the browser ever ran it.
+PAYLOADS = (
+    "<script>document.title='pwned-script'</script>",
+    "<img src=x onerror=\"document.title='pwned-img'\">",
+    '" onmouseover="document.title=\'pwned-attr\'" x="',
+    "</pre><svg onload=\"document.title='pwned-svg'\">",
+)
+
+
+def _run() -> RunReport:
+    script, img, attr, svg = PAYLOADS
+    return run_of(
+        tenant("acme"),
+        tenant(
+            "globex",
+            failing(
+                "okta_app_oidc_web",
+                message=f"app label {script}",
+                expected=[img],
+                actual={"label": svg},
+            ),
+            drift=[
+                DriftEntry(path="okta.app.label", before=attr, after=script, against="previous")
+            ],
+        ),
+        tenant("initech", errors=[TenantError(source="okta", message=img)]),
+        tenant(f"hostile{attr}"),
+    )
+
+
+def _chromium(tmp_path: Path, url: str, *extra: str) -> str:
+    command = [
+        str(CHROMIUM),
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        *extra,
+        url,
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=True)  # noqa: S603
+    return done.stdout
+
+
+@pytest.fixture
+def page(tmp_path: Path) -> Path:
+    """The hostile run's report.html, written where the browser can open it."""
+    path = tmp_path / "report.html"
+    path.write_bytes(render(ReportFormat.HTML, _run()))
+    return path
+
+
+def _hidden_tenants(dom: str) -> set[str]:
+    hidden = set()
+    for tag in re.findall(r"<details [^>]*class=\"tenant[^>]*>", dom):
+        if re.search(r"\shidden(?:=\"\")?[\s>]", tag):
+            match = re.search(r'data-tenant="([^"]*)"', tag)
+            assert match is not None
+            hidden.add(match.group(1))
+    return hidden
+
+
+def test_filter_script_runs_and_no_payload_executes(page: Path, tmp_path: Path) -> None:
+    """Chromium runs the filter script over all tenants; no payload touches the title."""
+    dom = _chromium(tmp_path, page.as_uri(), "--dump-dom")
+    title = re.search(r"<title>(.*?)</title>", dom, re.DOTALL)
+    assert title is not None
+    assert title.group(1).startswith("SSO audit report")
+    assert "pwned" not in title.group(1)
+    assert "Showing 4 of 4 tenants" in dom  # the script ran to the end
+    assert re.search(r'<html lang="en" class="[^"]*\bjs\b', dom)
+    assert '<form id="filters" class="filters">' in dom  # shown once the script runs
+    assert {"acme", "globex", "initech"} <= set(re.findall(r'data-tenant="([a-z]+)"', dom))
+    assert _hidden_tenants(dom) == set()
+
+
+def test_filters_from_the_url_fragment_hide_other_tenants(page: Path, tmp_path: Path) -> None:
+    """A #status=pass link shows only passing tenants, #rule=... only those failing it."""
+    dom = _chromium(tmp_path, page.as_uri() + "#status=pass", "--dump-dom")
+    assert "Showing 2 of 4 tenants" in dom
+    assert _hidden_tenants(dom) == {"globex", "initech"}
+
+    dom = _chromium(tmp_path, page.as_uri() + "#rule=okta_app_oidc_web&q=glo", "--dump-dom")
+    assert "Showing 1 of 4 tenants" in dom
+    assert "globex" not in _hidden_tenants(dom)
+    assert len(_hidden_tenants(dom)) == 3
+
+
+def test_screenshot_renders(page: Path, tmp_path: Path) -> None:
+    """Chromium paints the page to a non-trivial PNG (kept in tmp_path for a person to look at)."""
+    shot = tmp_path / "report.png"
+    _chromium(
+        tmp_path,
+        page.as_uri(),
+        f"--screenshot={shot}",
+        "--window-size=1280,1600",
+        "--hide-scrollbars",
+    )
+    data = shot.read_bytes()
+    assert data.startswith(b"\x89PNG")
+    assert len(data) > 20_000

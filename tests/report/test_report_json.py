@@ -1,0 +1,153 @@
+"""report.json: CONTRACT section 4's keys, validated by the schema that ships in the package."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import pytest
+from jsonschema import Draft202012Validator, ValidationError
+from report_builders import failing, run_of, small_run, tenant
+
+from auditor.report import ReportFormat, load_schema, render, render_json
+from auditor.results import ResultStatus, RunReport
+
+RESULT_KEYS = ["rule_id", "status", "severity", "message", "expected", "actual", "remediation"]
+TENANT_KEYS = ["tenant_id", "status", "results", "drift", "errors"]
+
+
+def _validator() -> Draft202012Validator:
+    return Draft202012Validator(load_schema(), format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+
+def _document(report: RunReport | None = None) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(render_json(report or small_run()))
+    return data
+
+
+def test_shipped_schema_is_a_valid_draft_2020_12_schema() -> None:
+    """The packaged report.schema.json is itself a valid JSON Schema, draft 2020-12."""
+    schema = load_schema()
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    Draft202012Validator.check_schema(schema)
+
+
+def test_small_run_validates_against_the_shipped_schema() -> None:
+    """The JSON report of a pass / fail+drift / error run is valid under the shipped schema."""
+    _validator().validate(_document())
+
+
+def test_document_has_the_contract_keys_in_order() -> None:
+    """Top level, run, summary and tenants carry CONTRACT section 4's keys, in its order."""
+    doc = _document()
+    assert list(doc)[:4] == ["schema_version", "run", "summary", "tenants"]
+    assert doc["schema_version"] == "1"
+    assert list(doc["run"]) == ["id", "started_at", "finished_at"]
+    assert doc["summary"] == {"tenants": 3, "passed": 1, "failed": 1, "errored": 1}
+    for tenant_doc in doc["tenants"]:
+        assert list(tenant_doc)[:5] == TENANT_KEYS
+
+
+def test_every_result_carries_every_key() -> None:
+    """Every result of every tenant (error ones too) has all seven keys, null where none applies."""
+    doc = _document()
+    for tenant_doc in doc["tenants"]:
+        assert len(tenant_doc["results"]) == 19
+        for result in tenant_doc["results"]:
+            assert list(result)[:7] == RESULT_KEYS
+    passed = doc["tenants"][0]["results"][0]
+    assert passed["status"] == "pass"
+    assert passed["expected"] is None
+    assert passed["actual"] is None
+    assert passed["remediation"] is None
+
+
+@pytest.mark.parametrize("key", RESULT_KEYS)
+def test_a_result_missing_a_key_fails_the_schema(key: str) -> None:
+    """Dropping any contract key from a result makes the report invalid: the schema can fail."""
+    doc = _document()
+    del doc["tenants"][1]["results"][4][key]
+    with pytest.raises(ValidationError, match=repr(key)):
+        _validator().validate(doc)
+
+
+@pytest.mark.parametrize(
+    ("where", "key"),
+    [
+        ((), "summary"),
+        (("run",), "finished_at"),
+        (("tenants", 0), "drift"),
+        (("tenants", 2), "errors"),
+    ],
+)
+def test_a_report_missing_a_fixed_key_fails_the_schema(
+    where: tuple[str | int, ...], key: str
+) -> None:
+    """Dropping a fixed key at the top, in run, or in a tenant makes the report invalid."""
+    doc = _document()
+    node: Any = doc
+    for step in where:
+        node = node[step]
+    del node[key]
+    with pytest.raises(ValidationError):
+        _validator().validate(doc)
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        (("tenants", 0, "status"), "ok"),
+        (("tenants", 0, "results", 0, "status"), "skipped"),
+        (("tenants", 0, "results", 0, "severity"), "urgent"),
+        (("tenants", 1, "drift", 0, "against"), "yesterday"),
+        (("run", "started_at"), "yesterday at 2"),
+        (("schema_version",), "2"),
+    ],
+)
+def test_the_schema_rejects_values_outside_the_contract(
+    path: tuple[str | int, ...], value: str
+) -> None:
+    """A status, severity, drift basis, timestamp or version outside the contract is invalid."""
+    doc = copy.deepcopy(_document())
+    node: Any = doc
+    for step in path[:-1]:
+        node = node[step]
+    node[path[-1]] = value
+    with pytest.raises(ValidationError):
+        _validator().validate(doc)
+
+
+def test_json_is_deterministic_utf8_with_a_trailing_newline() -> None:
+    """Two renders are byte-identical, non-ASCII stays UTF-8, and the file ends in one newline."""
+    report = run_of(
+        tenant("zeta", failing("okta_app_oidc_web", message="Étiquette « Rapticore »")),
+        tenant("alpha"),
+    )
+    first = render(ReportFormat.JSON, report)
+    assert first == render(ReportFormat.JSON, report)
+    assert first.endswith(b"}\n")
+    assert not first.endswith(b"\n\n")
+    assert "Étiquette « Rapticore »".encode() in first
+    assert [t["tenant_id"] for t in json.loads(first)["tenants"]] == ["zeta", "alpha"]
+
+
+def test_json_round_trips_to_the_same_report() -> None:
+    """report.json read back into the models equals the report it was written from."""
+    report = small_run()
+    assert RunReport.model_validate_json(render_json(report)) == report
+
+
+def test_values_of_any_json_shape_survive() -> None:
+    """Expected and actual keep their JSON shape (objects, lists, numbers, booleans)."""
+    result = failing(
+        "okta_app_profile_mapping",
+        expected={"email": "user.email", "given_name": "user.firstName"},
+        actual={"email": " user.email ", "n": 3, "ok": False},
+        status=ResultStatus.FAIL,
+    )
+    doc = _document(run_of(tenant("acme", result)))
+    _validator().validate(doc)
+    got = doc["tenants"][0]["results"][10]
+    assert got["expected"] == {"email": "user.email", "given_name": "user.firstName"}
+    assert got["actual"] == {"email": " user.email ", "n": 3, "ok": False}
