@@ -24,7 +24,7 @@ from pydantic import (
 )
 
 from auditor.errors import InputError
-from auditor.yamlsource import load_yaml
+from auditor.yamlsource import LineIndex, load_yaml
 
 DEFAULT_BASE_DOMAIN = "rapticore.io"
 DEFAULT_STORE = "sqlite:///.auditor/state.db"
@@ -227,6 +227,11 @@ class AuditorConfig(_Strict):
 
 def load_config(path: Path) -> AuditorConfig:
     """Read, substitute ``${VAR}``, validate. Raises :class:`InputError` (exit 2)."""
+    return load_config_with_lines(path)[0]
+
+
+def load_config_with_lines(path: Path) -> tuple[AuditorConfig, LineIndex]:
+    """:func:`load_config`, and the lines of its values (to point at later problems)."""
     data, index = load_yaml(path, substitute_env=True)
     if not isinstance(data, dict):
         raise InputError(path, 1, "the config must be a mapping with version: 1 and tenants:")
@@ -253,7 +258,7 @@ def load_config(path: Path) -> AuditorConfig:
                 f"key_file {str(key.key_file)!r} does not exist (paths are relative to the "
                 "config file)",
             )
-    return config
+    return config, index
 
 
 def _resolve_key_files(data: dict[str, Any], base: Path) -> None:

@@ -172,14 +172,6 @@ def _check_for(leaf: Leaf, scope: object, ctx: Context, touches: Touches | None)
         )
     subject = render_text(leaf.name, ctx) or ("" if leaf.key.is_self else leaf.key.text)
     where = leaf.where
-
-    def judge(item: object) -> Outcome:
-        assert where is not None
-        return evaluate(where, item, ctx, nested=True)
-
-    def where_expected() -> object:
-        return expected_view(where, ctx) if where is not None else None
-
     return Check(
         subject=subject,
         actual=normalize(actual) if leaf.normalize else actual,
@@ -190,9 +182,27 @@ def _check_for(leaf: Leaf, scope: object, ctx: Context, touches: Touches | None)
         label=leaf.label,
         by=leaf.by,
         at=leaf.at,
-        where=judge if where is not None else None,
-        where_expected=where_expected,
+        where=_judge(where, ctx) if where is not None else None,
+        where_expected=_judge_expected(where, ctx),
     )
+
+
+def _judge(where: Condition, ctx: Context) -> Callable[[object], Outcome]:
+    """The nested condition as a function of one item."""
+
+    def judge(item: object) -> Outcome:
+        return evaluate(where, item, ctx, nested=True)
+
+    return judge
+
+
+def _judge_expected(where: Condition | None, ctx: Context) -> Callable[[], object]:
+    """What the nested condition wants, computed only when an operator asks."""
+
+    def view() -> object:
+        return expected_view(where, ctx) if where is not None else None
+
+    return view
 
 
 def _evaluate_leaf(leaf: Leaf, scope: object, ctx: Context) -> Outcome:
@@ -229,8 +239,9 @@ def _combine(outcomes: list[Outcome], *, any_: bool, nested: bool) -> Outcome:
 
 
 def evaluate(condition: Condition, scope: object, ctx: Context, *, nested: bool = False) -> Outcome:
-    """The outcome of ``condition``; keys resolve against ``scope``, references against
-    the snapshot.
+    """The outcome of ``condition`` on ``scope`` (the snapshot, or an item).
+
+    Keys resolve against ``scope``; references always against the snapshot.
     """
     if isinstance(condition, Leaf):
         return _evaluate_leaf(condition, scope, ctx)

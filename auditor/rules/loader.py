@@ -139,9 +139,8 @@ class _Compiler:
                     known = ", ".join(sorted(self.params)) or "none"
                     raise self.fail(loc, f"unknown parameter {{{var.name}}} (known: {known})")
                 continue
-            assert var.path is not None
-            self.path(var.name, TenantSnapshot, loc)
-            if in_text and crosses_section(TenantSnapshot, var.path):
+            path, _ = self.path(var.name, TenantSnapshot, loc)
+            if in_text and crosses_section(TenantSnapshot, path):
                 raise self.fail(
                     loc,
                     f"{{{var.name}}} reads a collected section; texts may only use tenant, "
@@ -189,7 +188,7 @@ class _Compiler:
             raise self.fail(loc, f"{op.name} needs {wanted} as value, not a {kind}")
 
     def _kind_of(self, value: object) -> str | None:
-        """ "null", "list", "map" or "scalar"; None when only known per tenant."""
+        """The operand's shape (null, list, map, scalar); None when known only per tenant."""
         if isinstance(value, dict):
             return None if "ref" in value else "map"
         if not isinstance(value, str):

@@ -19,7 +19,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, TypeVar
 
 from pydantic import BaseModel
 
@@ -31,6 +31,8 @@ from auditor.snapshot import SecretRef, Section, SectionStatus
 
 if TYPE_CHECKING:
     from auditor.rules.values import Operand
+
+_T = TypeVar("_T")
 
 PASS, FAIL = ResultStatus.PASS, ResultStatus.FAIL
 ERROR, NOT_EVALUATED = ResultStatus.ERROR, ResultStatus.NOT_EVALUATED
@@ -149,12 +151,13 @@ def _unique(values: list[object]) -> list[object]:
     return out
 
 
-def _shape_problem(check: Check, kind: type | tuple[type, ...], what: str) -> Verdict | None:
+def _typed(check: Check, kind: type[_T], what: str) -> _T | Verdict:
+    """The value at the key if it is a ``kind``, else the failing verdict saying so."""
     if check.actual is None:
         return Verdict(FAIL, f"{check.lead}is missing", None)
     if not isinstance(check.actual, kind):
         return Verdict(FAIL, f"{check.lead}is {fmt(check.actual)}, not {what}", check.actual)
-    return None
+    return check.actual
 
 
 def _nearest(candidates: list[object], want: object, operand: Operand | None) -> str:
@@ -218,15 +221,14 @@ def _in(check: Check) -> Verdict:
 
 
 def _contains(check: Check) -> Verdict:
-    got, want = check.actual, check.want
-    if isinstance(got, str) and isinstance(want, str):
-        found = want in got
+    text, want = check.actual, check.want
+    if isinstance(text, str) and isinstance(want, str):
+        found = want in text
         verb = "contains" if found else "does not contain"
-        return Verdict(PASS if found else FAIL, f"{check.lead}{verb} {fmt(want)}", got)
-    problem = _shape_problem(check, list, "a list")
-    if problem:
-        return problem
-    assert isinstance(got, list)
+        return Verdict(PASS if found else FAIL, f"{check.lead}{verb} {fmt(want)}", text)
+    got = _typed(check, list, "a list")
+    if isinstance(got, Verdict):
+        return got
     if want in got:
         return Verdict(PASS, f"{check.lead}has {fmt(want)}", got)
     if not got:
@@ -245,14 +247,13 @@ def _not_contains(check: Check) -> Verdict:
 
 
 def _collections(check: Check) -> tuple[list[object], list[object]] | Verdict:
-    problem = _shape_problem(check, list, "a list")
-    if problem:
-        return problem
+    got = _typed(check, list, "a list")
+    if isinstance(got, Verdict):
+        return got
     want = check.want
     if not isinstance(want, list):
         return Verdict(ERROR, f"the rule's operand {fmt(want)} is not a list", check.actual)
-    assert isinstance(check.actual, list)
-    return check.actual, want
+    return got, want
 
 
 def _subset(check: Check) -> Verdict:
@@ -291,16 +292,15 @@ def _disjoint(check: Check) -> Verdict:
 
 
 def _matches(check: Check) -> Verdict:
-    problem = _shape_problem(check, str, "a string")
-    if problem:
-        return problem
-    assert isinstance(check.actual, str)
-    assert check.pattern is not None
+    text = _typed(check, str, "a string")
+    if isinstance(text, Verdict):
+        return text
+    if check.pattern is None:  # compiled at load for this operator: cannot happen
+        return Verdict(ERROR, "the rule has no regular expression", text)
     shown = f"/{check.pattern.pattern}/"
-    if check.pattern.search(check.actual):
-        return Verdict(PASS, f"{check.lead}{fmt(check.actual)} matches {shown}", check.actual)
-    message = f"{check.lead}{fmt(check.actual)} does not match {shown}"
-    return Verdict(FAIL, message, check.actual)
+    if check.pattern.search(text):
+        return Verdict(PASS, f"{check.lead}{fmt(text)} matches {shown}", text)
+    return Verdict(FAIL, f"{check.lead}{fmt(text)} does not match {shown}", text)
 
 
 def _section_verdict(check: Check, section: Section[object], *, want_present: bool) -> Verdict:
@@ -334,13 +334,14 @@ def _absent(check: Check) -> Verdict:
 
 
 def _not_empty(check: Check) -> Verdict:
-    problem = _shape_problem(check, (list, dict, str), "a list")
-    if problem:
-        return problem
-    assert isinstance(check.actual, list | dict | str)
-    if len(check.actual):
-        return Verdict(PASS, f"{check.lead}has {fmt(check.actual)}", check.actual)
-    return Verdict(FAIL, f"{check.lead}is empty", check.actual)
+    got = check.actual
+    if got is None:
+        return Verdict(FAIL, f"{check.lead}is missing", None)
+    if not isinstance(got, list | dict | str):
+        return Verdict(FAIL, f"{check.lead}is {fmt(got)}, not a list", got)
+    if got:
+        return Verdict(PASS, f"{check.lead}has {fmt(got)}", got)
+    return Verdict(FAIL, f"{check.lead}is empty", got)
 
 
 def _empty(check: Check) -> Verdict:
@@ -351,16 +352,15 @@ def _empty(check: Check) -> Verdict:
 
 
 def _host_within(check: Check) -> Verdict:
-    problem = _shape_problem(check, str, "a URL")
-    if problem:
-        return problem
-    assert isinstance(check.actual, str)
+    url = _typed(check, str, "a URL")
+    if isinstance(url, Verdict):
+        return url
     domain = check.want
     if not isinstance(domain, str):
-        return Verdict(ERROR, f"the rule's domain {fmt(domain)} is not a string", check.actual)
-    inside, why = host_within(check.actual, domain)
+        return Verdict(ERROR, f"the rule's domain {fmt(domain)} is not a string", url)
+    inside, why = host_within(url, domain)
     message = f"{check.subject}: {why}" if check.subject else why
-    return Verdict(PASS if inside else FAIL, message, check.actual)
+    return Verdict(PASS if inside else FAIL, message, url)
 
 
 def _origins(check: Check) -> list[str]:
@@ -370,11 +370,9 @@ def _origins(check: Check) -> list[str]:
 
 
 def _same_origin(check: Check) -> Verdict:
-    problem = _shape_problem(check, str, "a URL")
-    if problem:
-        return problem
-    got = check.actual
-    assert isinstance(got, str)
+    got = _typed(check, str, "a URL")
+    if isinstance(got, Verdict):
+        return got
     allowed = _origins(check)
     if not allowed:
         return Verdict(NOT_EVALUATED, "no origin to compare with", got)
@@ -392,7 +390,8 @@ def _same_origin(check: Check) -> Verdict:
 # --------------------------------------------------------------- secret operators
 
 
-def _secret_problem(side: str, ref: object) -> Verdict | None:
+def _digest(side: str, ref: object) -> str | Verdict:
+    """The in-memory digest of a secret, or why it cannot be compared (never the digest)."""
     if ref is None:
         return Verdict(FAIL, f"{side} is missing", "missing")
     if not isinstance(ref, SecretRef):
@@ -405,41 +404,38 @@ def _secret_problem(side: str, ref: object) -> Verdict | None:
         return Verdict(NOT_EVALUATED, message, "masked")
     if ref.sha256 is None:
         return Verdict(NOT_EVALUATED, f"{side} was not read in this run", "not read")
-    return None
+    return ref.sha256
 
 
 def _digest_equals(check: Check) -> Verdict:
     theirs = check.operand.source if check.operand and check.operand.source else "the secret"
     mine = check.subject or "the secret"
-    for side, ref in ((mine, check.actual), (theirs, check.want)):
-        problem = _secret_problem(side, ref)
-        if problem:
-            return problem
-    assert isinstance(check.actual, SecretRef)
-    assert isinstance(check.want, SecretRef)
-    if hmac.compare_digest(check.actual.sha256 or "", check.want.sha256 or ""):
+    my_digest = _digest(mine, check.actual)
+    if isinstance(my_digest, Verdict):
+        return my_digest
+    their_digest = _digest(theirs, check.want)
+    if isinstance(their_digest, Verdict):
+        return their_digest
+    if hmac.compare_digest(my_digest, their_digest):
         return Verdict(PASS, f"{mine} matches {theirs}", "same")
     return Verdict(FAIL, f"{mine} differs from {theirs}", "different")
 
 
 def _digest_in(check: Check) -> Verdict:
     mine = check.subject or "the secret"
-    problem = _secret_problem(mine, check.actual)
-    if problem:
-        return problem
-    assert isinstance(check.actual, SecretRef)
+    my_digest = _digest(mine, check.actual)
+    if isinstance(my_digest, Verdict):
+        return my_digest
     theirs = check.operand.source if check.operand and check.operand.source else "the secrets"
     candidates = check.want if isinstance(check.want, list) else []
     if not candidates:
         return Verdict(FAIL, f"there is no secret in {theirs} to compare {mine} with", "none")
     unknown: list[Verdict] = []
     for candidate in candidates:
-        candidate_problem = _secret_problem(theirs, candidate)
-        if candidate_problem:
-            unknown.append(candidate_problem)
-            continue
-        assert isinstance(candidate, SecretRef)
-        if hmac.compare_digest(check.actual.sha256 or "", candidate.sha256 or ""):
+        their_digest = _digest(theirs, candidate)
+        if isinstance(their_digest, Verdict):
+            unknown.append(their_digest)
+        elif hmac.compare_digest(my_digest, their_digest):
             return Verdict(PASS, f"{mine} matches one of {theirs}", "same")
     if any(verdict.status is NOT_EVALUATED for verdict in unknown):
         message = f"{mine} matches none of the readable secrets in {theirs}; some are masked"
@@ -452,11 +448,7 @@ def _digest_in(check: Check) -> Verdict:
 
 
 def _items(check: Check) -> list[object] | Verdict:
-    problem = _shape_problem(check, list, "a list")
-    if problem:
-        return problem
-    assert isinstance(check.actual, list)
-    return check.actual
+    return _typed(check, list, "a list")
 
 
 def _label(check: Check, item: object, index: int) -> str:
@@ -479,7 +471,8 @@ def _judge_items(check: Check) -> tuple[list[tuple[str, Outcome]], object] | Ver
     items = _items(check)
     if isinstance(items, Verdict):
         return items
-    assert check.where is not None
+    if check.where is None:  # required at load for these operators: cannot happen
+        return Verdict(ERROR, "the rule has no where: condition", None)
     judged = []
     actual: dict[str, object] = {}
     for index, item in enumerate(items):
@@ -553,8 +546,7 @@ def _none_item(check: Check) -> Verdict:
 
 def _cover_one(check: Check, items: list[object], want: object) -> tuple[Verdict | None, object]:
     """Whether one operand value is covered: None when it is, else why not; and its view."""
-    assert check.by is not None  # noqa: S101 - required for covers at load
-    by = check.by
+    by = check.by or KeyPath("@", ())  # by: is required for covers at load
     matches = [item for item in items if check.normalize(resolve(item, by)) == want]
     if not matches:
         return Verdict(FAIL, f"no {check.noun} for {fmt(want)}"), None
@@ -594,12 +586,10 @@ def _covers(check: Check) -> Verdict:
 
 def _has_entries(check: Check) -> Verdict:
     """Each operand key is in the mapping, with the operand's value (at ``at``)."""
-    problem = _shape_problem(check, dict, "a mapping")
-    if problem:
-        return problem
-    got = check.actual
+    got = _typed(check, dict, "a mapping")
+    if isinstance(got, Verdict):
+        return got
     wanted = check.want
-    assert isinstance(got, dict)
     if not isinstance(wanted, dict):
         return Verdict(ERROR, f"the rule's operand {fmt(wanted)} is not a mapping", None)
     field_name = f"{check.at.text} " if check.at is not None else ""
@@ -637,7 +627,7 @@ def _wrapped(word: str) -> Callable[[Check], object]:
 
 
 def _constant(text: str) -> Callable[[Check], object]:
-    def view(check: Check) -> object:
+    def view(check: Check) -> object:  # noqa: ARG001 - every view takes the check
         return text
 
     return view

@@ -83,9 +83,8 @@ def is_section_type(tp: TypeInfo) -> bool:
 
 def _unwrap_section(tp: TypeInfo) -> TypeInfo:
     tp = _strip_optional(tp)
-    if is_section_type(tp):
-        assert isinstance(tp, type)
-        return _strip_optional(tp.model_fields["value"].annotation)  # type: ignore[attr-defined]
+    if isinstance(tp, type) and issubclass(tp, Section):
+        return _strip_optional(tp.model_fields["value"].annotation)
     return tp
 
 

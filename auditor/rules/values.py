@@ -68,8 +68,7 @@ class Var:
             return ctx.snapshot.base_domain
         if self.name.startswith("params."):
             return ctx.params.get(self.name.removeprefix("params."))
-        assert self.path is not None
-        return resolve(ctx.snapshot, self.path, touches)
+        return resolve(ctx.snapshot, self.path, touches) if self.path is not None else None
 
 
 @dataclass(frozen=True)
@@ -185,7 +184,7 @@ class LiteralOperand(OperandSpec):
 
     value: object
 
-    def resolve(self, ctx: Context, touches: Touches | None) -> Operand:
+    def resolve(self, ctx: Context, touches: Touches | None) -> Operand:  # noqa: ARG002 - one signature for all operands
         """The value itself."""
         return Operand(self.value)
 

@@ -137,6 +137,15 @@ def _context(request: web.Request) -> _Context:
 # ------------------------------------------------------------------ credentials
 
 
+def _challenge(ctx: _Context, scope: str, resource: str, error: str, description: str) -> str:
+    """Okta's ``WWW-Authenticate`` for a Bearer token it will not accept."""
+    return (
+        f'Bearer authorization_uri="{ctx.base}/oauth2/v1/authorize", realm="{ctx.base}", '
+        f'scope="{scope}", error="{error}", error_description="{description}", '
+        f'resource="{resource}"'
+    )
+
+
 def _authorize(request: web.Request, scope: str) -> None:
     """Let the request through only with a valid SSWS token or a Bearer token with scope.
 
@@ -152,48 +161,38 @@ def _authorize(request: web.Request, scope: str) -> None:
     )
     ctx.authorized = False
     org = ctx.org
-    invalid = _okta_error(401, "E0000011", "Invalid token provided")
-    if not space or not credential:
-        raise invalid
-    if scheme == "SSWS":
+    if space and credential and scheme == "SSWS":
         with org.lock:
             valid = credential in org.api_tokens
-        if not valid:
-            raise invalid
-        ctx.authorized = True
-        return
-    if scheme != "Bearer":
-        raise invalid
+        if valid:
+            ctx.authorized = True
+            return
+    if not (space and credential and scheme == "Bearer"):
+        raise _okta_error(401, "E0000011", "Invalid token provided")
+
     with org.lock:
         issued = org.access_tokens.get(credential)
-    challenge = (
-        f'Bearer authorization_uri="{ctx.base}/oauth2/v1/authorize", realm="{ctx.base}", '
-        f'scope="{scope}", error="{{error}}", error_description="{{description}}", '
-        f'resource="{request.path}"'
-    )
     if issued is None or issued.expires_at <= time.time():
+        challenge = _challenge(
+            ctx, scope, request.path, "invalid_token", "The access token is invalid."
+        )
         raise _okta_error(
-            401,
-            "E0000011",
-            "Invalid token provided",
-            **{
-                "WWW-Authenticate": challenge.format(
-                    error="invalid_token", description="The access token is invalid."
-                )
-            },
+            401, "E0000011", "Invalid token provided", {"WWW-Authenticate": challenge}
         )
     accepted = {scope, scope.removesuffix(".read") + ".manage"}
     if not accepted & issued.scopes:
+        challenge = _challenge(
+            ctx,
+            scope,
+            request.path,
+            "insufficient_scope",
+            "The access token provided does not contain the required scopes.",
+        )
         raise _okta_error(
             403,
             "E0000006",
             "You do not have permission to perform the requested action",
-            **{
-                "WWW-Authenticate": challenge.format(
-                    error="insufficient_scope",
-                    description="The access token provided does not contain the required scopes.",
-                )
-            },
+            {"WWW-Authenticate": challenge},
         )
     ctx.authorized = True
 
