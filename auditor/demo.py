@@ -8,7 +8,6 @@ the machine and no credential is needed. The same builders serve the end-to-end 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -24,7 +23,12 @@ from auditor.config import (
     OktaConfig,
     TenantConfig,
 )
-from auditor.emulator.cognito import CognitoTenantRefs, MotoCognito, build_compliant_cognito
+from auditor.emulator.cognito import (
+    CognitoTenantRefs,
+    MotoCognito,
+    applied_env,
+    build_compliant_cognito,
+)
 from auditor.emulator.okta import OktaEmulator, OktaOrg, compliant_org
 
 DEMO_BASE_DOMAIN = "rapticore.io"
@@ -100,15 +104,9 @@ class Fleet:
         )
 
 
-def emulator_environment(cognito_endpoint: str) -> dict[str, str]:
+def emulator_environment(cognito: MotoCognito) -> dict[str, str | None]:
     """What boto3 and the config need to reach the local emulators, and nothing real."""
-    return {
-        ALLOW_HTTP_LOOPBACK_ENV: "1",
-        "AWS_ENDPOINT_URL": cognito_endpoint,
-        "AWS_ACCESS_KEY_ID": "demo",
-        "AWS_SECRET_ACCESS_KEY": "demo",  # noqa: S105 - moto accepts anything
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }
+    return {**cognito.env(), ALLOW_HTTP_LOOPBACK_ENV: "1"}
 
 
 @contextmanager
@@ -117,22 +115,8 @@ def running_fleet(base_domain: str = DEMO_BASE_DOMAIN) -> Iterator[Fleet]:
     with ExitStack() as stack:
         okta = stack.enter_context(OktaEmulator())
         cognito = stack.enter_context(MotoCognito())
-        stack.enter_context(_environment(emulator_environment(cognito.endpoint_url)))
+        stack.enter_context(applied_env(emulator_environment(cognito)))
         yield Fleet(okta=okta, cognito=cognito, base_domain=base_domain, tenants=[])
-
-
-@contextmanager
-def _environment(values: dict[str, str]) -> Iterator[None]:
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, old in saved.items():
-            if old is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = old
 
 
 # ------------------------------------------------------------- the demo's stories

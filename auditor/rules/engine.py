@@ -29,7 +29,7 @@ from auditor.rules.operators import Check, Operator, jsonable
 from auditor.rules.outcome import Evidence, Outcome
 from auditor.rules.paths import KeyPath, Touches, resolve
 from auditor.rules.values import Context, OperandSpec, Template
-from auditor.snapshot import SectionStatus, TenantSnapshot
+from auditor.snapshot import Section, SectionStatus, TenantSnapshot
 
 if TYPE_CHECKING:
     import re
@@ -209,6 +209,11 @@ def _evaluate_leaf(leaf: Leaf, scope: object, ctx: Context) -> Outcome:
     touches = Touches()
     check = _check_for(leaf, scope, ctx, touches)
     expected = leaf.op.expected(check)
+    found = check.actual
+    if isinstance(found, Section) and found.status is not SectionStatus.ABSENT:
+        # exists / absent judge only presence; an errored or skipped section is reported
+        # the same way for every check (and so only once per rule).
+        touches.add(leaf.key.text, found)
     uncollected = _section_message(touches)
     if uncollected is not None:
         evidence = (Evidence(leaf.key.text, expected, None, leaf.op.name),)
@@ -310,8 +315,11 @@ class Rule:
     source: Path
     remediation_template: Template | None = field(default=None, repr=False)
 
-    def remediation_for(self, ctx: Context) -> str:
-        """The remediation with this tenant's values filled in."""
+    def remediation_for(
+        self, snapshot: TenantSnapshot, params: Mapping[str, object] | None = None
+    ) -> str:
+        """The remediation with this tenant's values ({tenant}, {base_domain}...) filled in."""
+        ctx = Context(snapshot, params or {})
         return render_text(self.remediation_template, ctx) or self.remediation
 
     def outcome(self, ctx: Context) -> Outcome:
@@ -341,7 +349,7 @@ class Rule:
             message=outcome.message or None,
             expected=expected,
             actual=actual,
-            remediation=self.remediation_for(ctx) if outcome.status is FAIL else None,
+            remediation=self.remediation_for(snapshot, params) if outcome.status is FAIL else None,
             title=self.title,
         )
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
 from auditor.errors import InputError
 from auditor.rules.engine import AllOf, AnyOf, Condition, Leaf, NotOf, Rule, RulePack, Text
@@ -287,6 +287,25 @@ class _Compiler:
                 )
             paths.append(path)
         return tuple(paths)
+
+
+def parse_condition(
+    data: object, *, params: Mapping[str, ParamSpec] | None = None, source: Path | None = None
+) -> Condition:
+    """Validate and compile one condition given as plain data (tests, tools).
+
+    Errors are :class:`InputError` naming ``source`` (no line: the data has none).
+    """
+    index = LineIndex(source or Path("<condition>"))
+    wrapper = _validate(_ConditionHolder, {"condition": data}, index)
+    return _Compiler(index, params or {}).condition(
+        wrapper.condition, TenantSnapshot, ("condition",)
+    )
+
+
+class _ConditionHolder(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    condition: ConditionSpec
 
 
 def _load_rule(path: Path, params: Mapping[str, ParamSpec]) -> Rule:

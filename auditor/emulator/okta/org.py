@@ -209,8 +209,8 @@ class OktaOrg:
     used_assertion_ids: set[str] = field(default_factory=set, repr=False)
     ids: IdFactory = field(init=False, repr=False)
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
-    _window_start: int = field(default=0, repr=False)
-    _window_count: int = field(default=0, repr=False)
+    _window_start: int = field(default=0, init=False, repr=False)
+    _window_count: int = field(default=0, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.ids = IdFactory(self.seed or f"okta:{self.name}.{self.base_domain}")

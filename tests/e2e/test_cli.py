@@ -1,0 +1,246 @@
+"""The ``auditor`` command as a user runs it: a subprocess against the local emulators.
+
+The emulators run in this test process; the CLI subprocess reaches them over loopback
+with a config file and environment variables, exactly as it would reach Okta and AWS.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from auditor.demo import Fleet, emulator_environment
+from auditor.emulator.okta import Fault
+
+_ids = itertools.count(1)
+
+
+@pytest.fixture
+def fleet(okta_emulator, moto_cognito):
+    """An empty fleet on the session's emulators (tenant ids are unique per test)."""
+    return Fleet(okta=okta_emulator, cognito=moto_cognito, base_domain="rapticore.io", tenants=[])
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}{next(_ids)}"
+
+
+def write_config(fleet: Fleet, path: Path, *, extra: str = "") -> dict[str, str]:
+    """The fleet's tenants as a YAML config; tokens come from the environment."""
+    env: dict[str, str] = {}
+    lines = ["version: 1", "base_domain: rapticore.io", extra, "tenants:"]
+    for t in fleet.tenants:
+        var = f"OKTA_TOKEN_{t.tenant_id.upper()}"
+        env[var] = t.org.token
+        lines += [
+            f"  - id: {t.tenant_id}",
+            "    okta:",
+            f"      org_url: {t.org.url}",
+            f"      token: ${{{var}}}",
+            "      request_timeout: 5",
+            "    cognito:",
+            f"      region: {t.cognito.region}",
+            f"      user_pool_id: {t.cognito.user_pool_id}",
+            f"      provider_name: {t.cognito.provider_name}",
+        ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return env
+
+
+def run_cli(args: list[str], cwd: Path, env: dict[str, str | None]) -> subprocess.CompletedProcess[str]:
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("AUDITOR_")}
+    for key, value in env.items():
+        if value is None:
+            full_env.pop(key, None)
+        else:
+            full_env[key] = value
+    return subprocess.run(
+        [sys.executable, "-m", "auditor", *args],
+        cwd=cwd, env=full_env, capture_output=True, text=True, timeout=120, check=False,
+    )
+
+
+@pytest.fixture
+def audit(fleet, moto_cognito, tmp_path):
+    """Run ``auditor audit`` on the fleet's config; returns the process and the report dir."""
+
+    def _run(*args: str, extra_config: str = "", env: dict[str, str] | None = None):
+        config = tmp_path / "auditor.yaml"
+        tokens = write_config(fleet, config, extra=extra_config)
+        full_env = {**emulator_environment(moto_cognito), **tokens, **(env or {})}
+        proc = run_cli(["audit", "--config", str(config), *args], tmp_path, full_env)
+        return proc, tmp_path / "reports-out"
+
+    return _run
+
+
+def report(out: Path) -> dict:
+    return json.loads((out / "report.json").read_text())
+
+
+def test_compliant_tenant_exits_0_with_both_reports(fleet, audit):
+    """A compliant tenant passes every rule: exit 0, report.json and report.html written."""
+    tenant = fleet.add(new_id("ok"))
+    proc, out = audit("--all")
+    assert proc.returncode == 0, proc.stderr
+    data = report(out)
+    assert data["summary"] == {"tenants": 1, "passed": 1, "failed": 0, "errored": 0}
+    (only,) = data["tenants"]
+    assert only["tenant_id"] == tenant.tenant_id
+    assert {r["status"] for r in only["results"]} == {"pass"}
+    assert len(only["results"]) == 19
+    assert (out / "report.html").read_text().startswith("<!DOCTYPE html>")
+    assert "1 passed" in proc.stderr
+
+
+def test_failing_rule_exits_1_and_names_the_difference(fleet, audit):
+    """A trailing-slash redirect URI fails its rule, exit 1, and the message says why."""
+
+    def trailing_slash(org):
+        client = org.apps[org.app_id]["settings"]["oauthClient"]
+        client["redirect_uris"] = [u + "/" for u in client["redirect_uris"]]
+
+    tenant = fleet.add(new_id("slash"), okta_change=trailing_slash)
+    proc, out = audit("--tenant", tenant.tenant_id)
+    assert proc.returncode == 1, proc.stderr
+    results = {r["rule_id"]: r for r in report(out)["tenants"][0]["results"]}
+    failed = results["okta_app_signin_redirect_uri"]
+    assert failed["status"] == "fail"
+    assert "trailing slash" in failed["message"]
+    assert failed["severity"] == "critical"
+    assert "Sign-in redirect URIs" in failed["remediation"]
+    assert f"FAIL  {tenant.tenant_id}" in proc.stderr
+
+
+def test_fail_on_ignores_lower_severities(fleet, audit):
+    """A low-severity failure (sign-out URI) exits 1 by default and 0 with --fail-on high."""
+
+    def no_signout(org):
+        org.apps[org.app_id]["settings"]["oauthClient"]["post_logout_redirect_uris"] = []
+
+    fleet.add(new_id("signout"), okta_change=no_signout)
+    proc, _ = audit("--all")
+    assert proc.returncode == 1, proc.stderr
+    proc, _ = audit("--all", "--fail-on", "high")
+    assert proc.returncode == 0, proc.stderr
+    proc, _ = audit("--all", env={"AUDITOR_FAIL_ON": "HIGH"})
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_collection_error_exits_3_and_other_tenants_are_still_audited(fleet, audit):
+    """One tenant's Okta 500s: it is `error` with the reason; the other tenant is audited."""
+    broken = fleet.add(new_id("broken"))
+    broken.org.faults.append(Fault.error(500, "/api/v1/apps/*/grants"))
+    healthy = fleet.add(new_id("healthy"))
+    proc, out = audit("--all")
+    assert proc.returncode == 3, proc.stderr
+    tenants = {t["tenant_id"]: t for t in report(out)["tenants"]}
+    assert tenants[healthy.tenant_id]["status"] == "pass"
+    bad = tenants[broken.tenant_id]
+    assert bad["status"] == "error"
+    assert bad["errors"][0]["source"] == "okta"
+    assert "HTTP 500" in bad["errors"][0]["message"]
+    statuses = {r["rule_id"]: r["status"] for r in bad["results"]}
+    assert statuses["okta_app_required_scopes"] in {"error", "not_evaluated"}
+    assert statuses["okta_app_active"] == "pass"  # collected data is still judged
+    assert len(bad["results"]) == 19
+
+
+def test_unknown_tenant_is_a_usage_error(fleet, audit):
+    """An unknown --tenant exits 2, names the known tenants, and audits nothing."""
+    tenant = fleet.add(new_id("known"))
+    proc, out = audit("--tenant", "nosuch")
+    assert proc.returncode == 2
+    assert "unknown tenant nosuch" in proc.stderr
+    assert tenant.tenant_id in proc.stderr
+    assert not out.exists()
+
+
+def test_bad_config_exits_2_with_file_and_line(tmp_path):
+    """A config with a typo exits 2 naming the file, the line and the key."""
+    config = tmp_path / "auditor.yaml"
+    config.write_text("version: 1\ntenants:\n  - id: acme\n    okta:\n      org_ur: x\n")
+    proc = run_cli(["audit", "--all", "--config", str(config)], tmp_path, {})
+    assert proc.returncode == 2
+    assert f"{config}, line 5" in proc.stderr
+    assert "org_ur" in proc.stderr
+
+
+def test_missing_env_variable_exits_2_naming_it(fleet, audit, tmp_path):
+    """An unset ${OKTA_TOKEN_...} exits 2 and names the variable."""
+    tenant = fleet.add(new_id("noenv"))
+    var = f"OKTA_TOKEN_{tenant.tenant_id.upper()}"
+    proc, _ = audit("--all", env={var: None})
+    assert proc.returncode == 2
+    assert var in proc.stderr
+    assert "line" in proc.stderr
+
+
+def test_bad_rule_pack_exits_2_before_any_request(fleet, audit, tmp_path):
+    """A broken rule file exits 2 with its file and line, and Okta is never called."""
+    tenant = fleet.add(new_id("rules"))
+    pack = tmp_path / "pack"
+    pack.mkdir()
+    from auditor.rules import default_rules_dir  # noqa: PLC0415
+
+    for src in default_rules_dir().glob("*.yaml"):
+        (pack / src.name).write_text(src.read_text())
+    broken = pack / "okta_app_active.yaml"
+    broken.write_text(broken.read_text().replace("op: equals", "op: equalz"))
+    before = len(tenant.org.requests)
+    proc, _ = audit("--all", "--rules", str(pack))
+    assert proc.returncode == 2
+    assert "okta_app_active.yaml, line" in proc.stderr
+    assert "equalz" in proc.stderr
+    assert len(tenant.org.requests) == before
+
+
+def test_format_flag_beats_its_variable(fleet, audit):
+    """AUDITOR_FORMAT=html writes only HTML; --format json overrides it."""
+    fleet.add(new_id("fmt"))
+    proc, out = audit("--all", env={"AUDITOR_FORMAT": "html"})
+    assert proc.returncode == 0, proc.stderr
+    assert (out / "report.html").exists()
+    assert not (out / "report.json").exists()
+    proc, out = audit("--all", "--format", "json", env={"AUDITOR_FORMAT": "html"})
+    assert proc.returncode == 0, proc.stderr
+    assert (out / "report.json").exists()
+
+
+def test_no_secret_reaches_output_or_logs(fleet, audit):
+    """With debug logging, neither the API token nor the client secret is printed or reported."""
+    tenant = fleet.add(new_id("secret"))
+    proc, out = audit("--all", env={"AUDITOR_LOG_LEVEL": "DEBUG"})
+    assert proc.returncode == 0, proc.stderr
+    everything = proc.stdout + proc.stderr + (out / "report.json").read_text() + (
+        out / "report.html"
+    ).read_text()
+    assert tenant.org.token not in everything
+    assert tenant.org.client_secret not in everything
+
+
+def test_rules_validate_and_list(tmp_path):
+    """`rules validate` accepts the built-in pack and `rules list` shows all 19 ids."""
+    proc = run_cli(["rules", "validate"], tmp_path, {})
+    assert proc.returncode == 0, proc.stderr
+    assert "19 rules" in proc.stdout
+    proc = run_cli(["rules", "list"], tmp_path, {})
+    assert proc.returncode == 0
+    assert "cognito_domain_active" in proc.stdout
+
+
+def test_demo_runs_without_credentials(tmp_path):
+    """`auditor demo` audits its emulated tenants, writes both reports and exits 0."""
+    proc = run_cli(["demo"], tmp_path, {"AWS_ACCESS_KEY_ID": None, "AWS_ENDPOINT_URL": None})
+    assert proc.returncode == 0, proc.stderr
+    data = report(tmp_path / "reports-out")
+    statuses = {t["tenant_id"]: t["status"] for t in data["tenants"]}
+    assert statuses["acme"] == "pass"
+    assert statuses["globex"] == "fail"
+    assert len(statuses) == 6
