@@ -67,6 +67,18 @@ class TenantStatus(StrEnum):
     ERROR = "error"
 
 
+Lifecycle = Literal["new", "persisting", "resolved", "regressed"]
+
+
+class WaiverNote(Frozen):
+    """The waiver that covers a failing result: who accepted the risk, why, until when."""
+
+    reason: str
+    owner: str
+    expires: str = Field(description="ISO date; the waiver stops applying after it.")
+    expiring_soon: bool = False
+
+
 class RuleResult(Frozen):
     """One rule's verdict for one tenant."""
 
@@ -78,6 +90,19 @@ class RuleResult(Frozen):
     actual: JsonValue = None
     remediation: str | None = None
     title: str | None = None
+    # Memory across runs (filled in when a store is used):
+    fingerprint: str | None = Field(
+        default=None, description="Stable id of the finding: tenant + rule + subject."
+    )
+    lifecycle: Lifecycle | None = None
+    first_seen: str | None = None
+    last_seen: str | None = None
+    waiver: WaiverNote | None = None
+
+    @property
+    def counts(self) -> bool:
+        """A failure that counts for the exit code and alerts: failing and not waived."""
+        return self.status is ResultStatus.FAIL and self.waiver is None
 
 
 class DriftEntry(Frozen):
@@ -87,6 +112,10 @@ class DriftEntry(Frozen):
     before: JsonValue = None
     after: JsonValue = None
     against: Literal["previous", "baseline"]
+    # For lists diffed as sets (and keyed lists' members): what appeared / disappeared,
+    # so readers need not compare two full lists. None where the field is not such a list.
+    added: list[JsonValue] | None = None
+    removed: list[JsonValue] | None = None
 
 
 class TenantError(Frozen):
@@ -112,6 +141,18 @@ class RunInfo(Frozen):
     id: str
     started_at: str
     finished_at: str
+    trigger: Literal["manual", "schedule", "demo"] = "manual"
+
+
+class WaiverIssue(Frozen):
+    """A waiver that needs attention: stale (matches nothing) or expiring soon."""
+
+    tenant: str
+    rule: str
+    subject: str | None = None
+    owner: str
+    expires: str
+    problem: Literal["stale", "expiring", "expired"]
 
 
 class Summary(Frozen):
@@ -121,6 +162,7 @@ class Summary(Frozen):
     passed: int
     failed: int
     errored: int
+    waived: int = Field(default=0, description="Failing results covered by a waiver.")
 
 
 class RunReport(Frozen):
@@ -130,3 +172,4 @@ class RunReport(Frozen):
     run: RunInfo
     summary: Summary
     tenants: list[TenantReport]
+    waivers: list[WaiverIssue] = Field(default_factory=list)

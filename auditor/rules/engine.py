@@ -20,7 +20,7 @@ skipped for an issuer that is not on the org.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
@@ -167,9 +167,7 @@ def _check_for(leaf: Leaf, scope: object, ctx: Context, touches: Touches | None)
     actual = resolve(scope, leaf.key, touches, keep_section=leaf.op.sees_absence)
     operand = leaf.operand.resolve(ctx, touches) if leaf.operand is not None else None
     if operand is not None and leaf.normalize:
-        operand = type(operand)(
-            normalize(operand.value), operand.template, operand.template_values, operand.source
-        )
+        operand = replace(operand, value=normalize(operand.value))
     subject = render_text(leaf.name, ctx) or ("" if leaf.key.is_self else leaf.key.text)
     where = leaf.where
     return Check(

@@ -92,7 +92,9 @@ def _validate(model: type[_M], data: object, index: LineIndex, base: Loc = ()) -
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
+        errors = exc.errors()
+        # A misspelt key explains the "missing" error of the right one: report it first.
+        first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
         loc = (*base, *_clean_loc(tuple(first["loc"])))
         where = ".".join(str(part) for part in loc) or "(top level)"
         message = first["msg"].removeprefix("Value error, ")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import threading
 import time
 import uuid
 from email.utils import parsedate_to_datetime
@@ -846,3 +847,29 @@ def test_emulator_start_stop_are_idempotent_and_ports_close() -> None:
     emulator.stop()
     with pytest.raises(aiohttp.ClientConnectionError):
         get(kept, "/.well-known/openid-configuration")
+
+
+def test_stop_does_not_wait_for_an_answer_held_by_a_latency_fault() -> None:
+    """Stopping the emulator while a 30 s latency fault holds a request is quick and drops it."""
+    emulator = OktaEmulator().start()
+    org = emulator.add_org(compliant_org("slow"))
+    org.faults.append(Fault.latency(30))
+    outcome: list[BaseException | int] = []
+
+    def call() -> None:
+        try:
+            outcome.append(get(org, "/api/v1/meta/types/user").status)
+        except aiohttp.ClientError as exc:
+            outcome.append(exc)
+
+    caller = threading.Thread(target=call)
+    caller.start()
+    deadline = time.monotonic() + 5
+    while not org.faults[0].hits and time.monotonic() < deadline:
+        time.sleep(0.01)
+    started = time.monotonic()
+    emulator.stop()
+    caller.join(timeout=5)
+    assert time.monotonic() - started < 2
+    assert len(outcome) == 1
+    assert isinstance(outcome[0], aiohttp.ClientError)

@@ -43,8 +43,11 @@ def test_document_has_the_contract_keys_in_order() -> None:
     doc = _document()
     assert list(doc)[:4] == ["schema_version", "run", "summary", "tenants"]
     assert doc["schema_version"] == "1"
-    assert list(doc["run"]) == ["id", "started_at", "finished_at"]
-    assert doc["summary"] == {"tenants": 3, "passed": 1, "failed": 1, "errored": 1}
+    assert list(doc["run"])[:3] == ["id", "started_at", "finished_at"]
+    assert list(doc["summary"])[:4] == ["tenants", "passed", "failed", "errored"]
+    assert {k: doc["summary"][k] for k in ("tenants", "passed", "failed", "errored")} == {
+        "tenants": 3, "passed": 1, "failed": 1, "errored": 1
+    }
     for tenant_doc in doc["tenants"]:
         assert list(tenant_doc)[:5] == TENANT_KEYS
 

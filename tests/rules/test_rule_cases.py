@@ -470,7 +470,7 @@ CASES = [
     ),
     Case(
         "app client without OAuth",
-        setting("cognito.app_clients.0.AllowedOAuthFlowsUserPoolClient", False),
+        setting("cognito.app_clients.0.AllowedOAuthFlowsUserPoolClient", value=False),
         {"cognito_client_enables_idp": fail("AllowedOAuthFlowsUserPoolClient is false")},
     ),
     Case(
@@ -548,9 +548,7 @@ def test_no_secret_in_any_result(pack: RulePack, case: Case) -> None:
     forbidden = sensitive_strings(snapshot) | sensitive_strings(compliant_snapshot())
     forbidden |= {"new-secret", "stale-secret-from-2023"}
     for result in pack.evaluate(snapshot):
-        text = json.dumps(
-            [result.message, result.expected, result.actual, result.remediation]
-        )
+        text = json.dumps([result.message, result.expected, result.actual, result.remediation])
         for secret in forbidden:
             assert secret not in text, (result.rule_id, "leaks a secret-derived value")
 
@@ -559,7 +557,9 @@ def test_no_secret_in_any_result(pack: RulePack, case: Case) -> None:
     ("tenant_id", "base_domain"),
     [("acme", "rapticore.io"), ("globex-eu", "rapticore.io"), ("initech", "staging.rapticore.dev")],
 )
-def test_compliant_tenants_pass_everything(pack: RulePack, tenant_id: str, base_domain: str) -> None:
+def test_compliant_tenants_pass_everything(
+    pack: RulePack, tenant_id: str, base_domain: str
+) -> None:
     """A compliant tenant passes every rule, whatever its id and base domain."""
     results = pack.evaluate(compliant_snapshot(tenant_id, base_domain))
     failing = {r.rule_id: r.message for r in results if r.status is not ResultStatus.PASS}

@@ -695,6 +695,31 @@ def _build_app(emulator: OktaEmulator) -> web.Application:
 # ------------------------------------------------------------------- emulator
 
 
+async def _shutdown(runner: web.AppRunner) -> None:
+    """Close every connection and port at once, without waiting for answers in progress.
+
+    Requests a latency fault is holding are dropped (the client sees a disconnect) and
+    their handlers cancelled, so stopping never waits for them nor leaves them pending.
+    """
+    # Stop listening first: a client whose connection is dropped retries at once.
+    for site in list(runner.sites):
+        await site.stop()
+    if runner.server is not None:
+        for connection in runner.server.connections:
+            connection.force_close()
+    await _cancel_remaining_tasks()
+    await runner.cleanup()
+
+
+async def _cancel_remaining_tasks() -> None:
+    """Cancel handlers still running (a long latency fault) so none is left pending."""
+    current = asyncio.current_task()
+    tasks = [task for task in asyncio.all_tasks() if task is not current]
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
 def _raise_fd_limit() -> None:
     """A thousand orgs with custom domains need a few thousand sockets."""
     with contextlib.suppress(ValueError, OSError):
@@ -748,7 +773,8 @@ class OktaEmulator:
             if loop is None or thread is None:
                 return
             if runner is not None:
-                self._call(runner.cleanup())
+                self._call(_shutdown(runner))
+            self._call(_cancel_remaining_tasks())
             loop.call_soon_threadsafe(loop.stop)
             thread.join(timeout=10)
             loop.close()

@@ -1,0 +1,90 @@
+"""Engines and transactions: SQLite set up for a store, PostgreSQL through psycopg 3.
+
+SQLite: foreign keys on (per connection, SQLite's default is off), WAL journal (readers
+never block the writer), a busy timeout, and SQLAlchemy (not the sqlite3 module) emits
+``BEGIN``: plain ``BEGIN`` for reads, ``BEGIN IMMEDIATE`` for writes, so a writer takes
+the write lock up front and waits its turn instead of failing half-way with "database is
+locked" when it upgrades a read lock.
+
+PostgreSQL: every write transaction first takes one transaction-scoped advisory lock, so
+writers (two overlapping runs, a migration) are serialized and release it on commit,
+rollback, or when a killed client's connection drops.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.orm import Session
+
+BUSY_TIMEOUT_SECONDS = 30
+# pg_advisory_xact_lock key of the store's writers: "auditor" in ASCII.
+PG_WRITE_LOCK = 0x61756469746F72
+_WRITE = "auditor_store_write"
+
+
+def normalize_url(url: str) -> URL:
+    """The URL to connect to: ``postgresql://`` means psycopg 3 (psycopg2 is not used)."""
+    parsed = make_url(url)
+    if parsed.drivername in {"postgresql", "postgres"}:
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for the store at ``url``; an SQLite file's folder is created."""
+    parsed = normalize_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return _sqlite_engine(parsed)
+    return create_engine(parsed, pool_pre_ping=True)
+
+
+def _sqlite_engine(url: URL) -> Engine:
+    database = url.database or ""
+    if database and database != ":memory:" and not database.startswith("file:"):
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    connect_args: dict[str, Any] = {}
+    if "timeout" not in url.query:
+        connect_args["timeout"] = BUSY_TIMEOUT_SECONDS
+    engine = create_engine(url, connect_args=connect_args)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: object) -> None:  # noqa: ANN401 - sqlite3.Connection
+        # Let SQLAlchemy emit BEGIN (see _on_begin) instead of sqlite3's implicit one.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_SECONDS * 1000}")
+            cursor.execute("PRAGMA foreign_keys = ON")
+            cursor.execute("PRAGMA journal_mode = WAL")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        write = conn.get_execution_options().get(_WRITE, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    return engine
+
+
+@contextmanager
+def transaction(engine: Engine, *, write: bool) -> Iterator[Session]:
+    """One database transaction as an ORM session: committed on success, else rolled back.
+
+    ``write=True`` serializes against the store's other writers (see the module doc).
+    """
+    with engine.connect() as conn:
+        if write:
+            conn.execution_options(**{_WRITE: True})
+        with conn.begin():
+            if write and conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PG_WRITE_LOCK})
+            with Session(bind=conn, autoflush=True, expire_on_commit=False) as session:
+                yield session
+                session.flush()
