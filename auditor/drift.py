@@ -33,7 +33,7 @@ import json
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
-from typing import Literal
+from typing import Literal, TypeGuard
 
 from auditor.results import DriftEntry
 from auditor.snapshot import SectionStatus
@@ -110,7 +110,7 @@ def diff_snapshots(
 # ------------------------------------------------------------------ recognizing shapes
 
 
-def _is_section(value: object) -> bool:
+def _is_section(value: object) -> TypeGuard[Mapping[str, object]]:
     return (
         isinstance(value, Mapping)
         and set(value) == _SECTION_KEYS
@@ -154,7 +154,6 @@ def _clean(value: object) -> object:
     if _is_secret(value):
         return SECRET_PRESENT
     if _is_section(value):
-        assert isinstance(value, Mapping)  # noqa: S101 - narrowed by _is_section
         return _clean(value["value"]) if value["status"] == "ok" else _section_text(value)
     if isinstance(value, Mapping):
         return {str(key): _clean(item) for key, item in value.items() if key not in VOLATILE_FIELDS}
@@ -228,12 +227,15 @@ class _Differ:
             self.add(path, _clean(before), _clean(after))
 
     def section(self, before: object, after: object, path: str) -> None:
-        if not (_is_section(before) and _is_section(after)):
+        if _is_section(before) and _is_section(after):
+            self.sections(before, after, path)
+        else:
             # A shape change between snapshot schema versions: compare what is there.
             self.value(_unwrap(before), _unwrap(after), path)
-            return
-        assert isinstance(before, Mapping)  # noqa: S101 - narrowed by _is_section
-        assert isinstance(after, Mapping)  # noqa: S101 - narrowed by _is_section
+
+    def sections(
+        self, before: Mapping[str, object], after: Mapping[str, object], path: str
+    ) -> None:
         statuses = {before["status"], after["status"]}
         if statuses & _UNKNOWN:
             return  # not collected on one side: no one knows whether anything changed
@@ -317,7 +319,6 @@ def _split(text: str | None) -> list[object]:
 
 def _unwrap(value: object) -> object:
     if _is_section(value):
-        assert isinstance(value, Mapping)  # noqa: S101 - narrowed by _is_section
         return value["value"]
     return value
 
@@ -337,9 +338,11 @@ def _index(items: list[object], key_field: str) -> dict[str, object] | None:
     by their ``id``: ``okta.users.read#oag1...``.
     """
     keys: list[str] = []
+    objects: list[Mapping[str, object]] = []
     for item in items:
         if not isinstance(item, Mapping):
             return None
+        objects.append(item)
         key = item.get(key_field)
         if key is None:
             key = item.get("id")
@@ -348,8 +351,7 @@ def _index(items: list[object], key_field: str) -> dict[str, object] | None:
         keys.append(str(key))
     counts = Counter(keys)
     indexed: dict[str, object] = {}
-    for key, item in zip(keys, items, strict=True):
-        assert isinstance(item, Mapping)  # noqa: S101 - checked above
+    for key, item in zip(keys, objects, strict=True):
         name = key if counts[key] == 1 else f"{key}#{item.get('id')}"
         if name in indexed:
             return None  # no way to tell them apart: compare the list whole

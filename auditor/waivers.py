@@ -40,10 +40,8 @@ import re
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from auditor.errors import InputError
 from auditor.results import ResultStatus, RuleResult, WaiverIssue, WaiverNote
 from auditor.yamlsource import LineIndex, load_yaml
 
@@ -95,7 +93,8 @@ class Waiver(BaseModel):
             return value
         if isinstance(value, str) and _ISO_DATE.match(value.strip()):
             return value.strip()
-        raise ValueError(f"expires must be a date written YYYY-MM-DD (got {value!r})")
+        shown = value.isoformat() if isinstance(value, date) else repr(value)
+        raise ValueError(f"expires must be a date written YYYY-MM-DD, without a time (got {shown})")
 
     def covers_tenant(self, tenant_id: str) -> bool:
         """True when the waiver is for this tenant (by id or ``*``)."""
@@ -128,7 +127,7 @@ def load_waivers(
     key, a missing or empty field, a bad date, a rule not in ``known_rules`` or a tenant
     not in ``known_tenants`` (when given), a waiver written twice.
     """
-    data, index = _load(path)
+    data, index = load_yaml(path)
     if data is None:
         return []  # an empty file waives nothing
     if not isinstance(data, dict):
@@ -157,37 +156,6 @@ def load_waivers(
     return list(parsed.waivers)
 
 
-def _load(path: Path) -> tuple[Any, LineIndex]:
-    try:
-        return load_yaml(path)
-    except ValueError as exc:
-        # PyYAML resolves 2025-02-30 as a date and then fails to build it; find the line.
-        line = _line_of_bad_scalar(path)
-        raise InputError(path, line, f"not a valid value ({exc}): write dates YYYY-MM-DD") from None
-
-
-def _line_of_bad_scalar(path: Path) -> int | None:
-    def walk(node: yaml.Node) -> int | None:
-        if isinstance(node, yaml.MappingNode):
-            children = [item for pair in node.value for item in pair]
-        elif isinstance(node, yaml.SequenceNode):
-            children = list(node.value)
-        else:
-            try:
-                yaml.SafeLoader("").construct_object(node, deep=True)
-            except ValueError:
-                return int(node.start_mark.line) + 1
-            return None
-        for child in children:
-            line = walk(child)
-            if line is not None:
-                return line
-        return None
-
-    root = yaml.compose(path.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
-    return walk(root) if root is not None else None
-
-
 def _validate(data: dict[str, Any], index: LineIndex) -> _WaiverFile:
     try:
         return _WaiverFile.model_validate(data)
@@ -205,6 +173,8 @@ def _validate(data: dict[str, Any], index: LineIndex) -> _WaiverFile:
             message = f"{name!r} is required here"
             if name == "expires":
                 message += " (every waiver needs an expiry date, YYYY-MM-DD)"
+        elif first["type"] == "literal_error" and name == "version":
+            message = "version must be 1 (the only waiver file format so far)"
         elif first["type"] == "string_too_short":
             message = f"{name!r} must not be empty"
         else:
@@ -258,8 +228,9 @@ def apply_waivers(
                 if covering and _covers_all(result.message, [w for _, w in covering]):
                     note = _note(min((w for _, w in covering), key=lambda w: w.expires), soon)
             if result.waiver != note:
-                result = result.model_copy(update={"waiver": note})  # noqa: PLW2901 - replaced on purpose
-            out[tenant_id].append(result)
+                out[tenant_id].append(result.model_copy(update={"waiver": note}))
+            else:
+                out[tenant_id].append(result)
     return out, _issues(waivers, matched=matched, judged=judged, today=today, soon=soon)
 
 

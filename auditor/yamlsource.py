@@ -89,9 +89,16 @@ def _to_python(node: yaml.Node, loc: Loc, index: LineIndex, *, substitute_env: b
             for i, item in enumerate(node.value)
         ]
     # A scalar: let PyYAML's resolver give it its type (int, bool, null, str...).
-    value = yaml.SafeLoader(  # type: ignore[no-untyped-call]
-        ""
-    ).construct_object(node, deep=True)
+    try:
+        value = yaml.SafeLoader(  # type: ignore[no-untyped-call]
+            ""
+        ).construct_object(node, deep=True)
+    except (ValueError, yaml.constructor.ConstructorError) as exc:
+        # An impossible date (2026-02-30) or a bad tag: say so at its line.
+        hint = ": write dates YYYY-MM-DD" if node.tag.endswith(":timestamp") else ""
+        raise InputError(
+            index.path, node.start_mark.line + 1, f"not a valid value {node.value!r} ({exc}){hint}"
+        ) from None
     if substitute_env and isinstance(value, str):
         value = _substitute(value, index.path, node.start_mark.line + 1)
     return value

@@ -139,6 +139,10 @@ class Template:
         regex = "".join(
             r"([^/?#:@\s]+?)" if isinstance(part, Var) else re.escape(part) for part in self.parts
         )
+        if self.parts and isinstance(self.parts[-1], Var):
+            # A trailing placeholder takes its whole piece, up to the next delimiter:
+            # otherwise the lazy group would stop after one character.
+            regex += r"(?![^/?#:@\s])"
         return re.compile(regex, re.IGNORECASE)
 
 

@@ -13,14 +13,16 @@ rollback, or when a killed client's connection drops.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 BUSY_TIMEOUT_SECONDS = 30
 # pg_advisory_xact_lock key of the store's writers: "auditor" in ASCII.

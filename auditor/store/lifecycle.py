@@ -69,20 +69,18 @@ def rfc3339(moment: datetime | None) -> str | None:
     """``2025-01-01T00:00:00Z`` (microseconds kept only when there are any)."""
     if moment is None:
         return None
-    return _aware(moment).astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return as_utc(moment).astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def lifecycle_of(
     status: ResultStatus, prior: FindingState | None, *, seen_at: datetime
 ) -> LifecycleView:
     """The lifecycle of a result with ``status`` given the finding's ``prior`` state."""
-    seen_at = _aware(seen_at)
+    seen_at = as_utc(seen_at)
     if status is ResultStatus.FAIL:
         if prior is None:
             return LifecycleView("new", seen_at, seen_at)
-        return LifecycleView(
-            "persisting" if prior.open else "regressed", prior.first_seen, seen_at
-        )
+        return LifecycleView("persisting" if prior.open else "regressed", prior.first_seen, seen_at)
     if status is ResultStatus.PASS and prior is not None and prior.open:
         return LifecycleView("resolved", prior.first_seen, prior.last_seen)
     return _NO_LIFECYCLE
@@ -98,7 +96,7 @@ def next_state(  # noqa: PLR0913 - a finding's identity plus the verdict that mo
     seen_at: datetime,
 ) -> FindingState | None:
     """The finding's state after a result with ``status``; None: no finding (yet)."""
-    seen_at = _aware(seen_at)
+    seen_at = as_utc(seen_at)
     if status is ResultStatus.FAIL:
         if prior is None:
             return FindingState(fingerprint, rule_id, subject, True, seen_at, seen_at)  # noqa: FBT003
@@ -108,7 +106,8 @@ def next_state(  # noqa: PLR0913 - a finding's identity plus the verdict that mo
     return prior
 
 
-def _aware(moment: datetime) -> datetime:
+def as_utc(moment: datetime) -> datetime:
+    """The same instant in UTC; a naive datetime is refused (its zone would be a guess)."""
     if moment.tzinfo is None:
         raise ValueError(f"{moment!r} has no timezone; the store keeps aware UTC times")
     return moment.astimezone(UTC)

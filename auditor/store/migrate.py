@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine
 
 from auditor.store.engine import transaction
 from auditor.store.errors import StoreError
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection, Engine
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -50,7 +53,9 @@ def upgrade_to_head(engine: Engine) -> bool:
         current = current_revisions(connection)
         if current == heads:
             return False
-        known = {rev.revision for rev in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
+        known = {
+            rev.revision for rev in ScriptDirectory.from_config(alembic_config()).walk_revisions()
+        }
         if not current <= known:
             raise StoreError(
                 f"the store's schema is at revision {', '.join(sorted(current))}, which this "

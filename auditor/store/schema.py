@@ -61,7 +61,7 @@ class UTCDateTime(TypeDecorator[datetime]):
         value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
-    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:  # noqa: ANN401 - whatever the driver returns
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:  # noqa: ANN401, ARG002 - whatever the driver returns; the signature is SQLAlchemy's
         """Back to an aware UTC datetime."""
         if value is None:
             return None
@@ -101,9 +101,7 @@ class TenantRunRow(Base):
     """One tenant in one run: its status and its redacted snapshot."""
 
     __tablename__ = "tenant_runs"
-    __table_args__ = (
-        Index("ix_tenant_runs_tenant_time", "tenant_id", "started_at", "run_seq"),
-    )
+    __table_args__ = (Index("ix_tenant_runs_tenant_time", "tenant_id", "started_at", "run_seq"),)
 
     run_id: Mapped[str] = mapped_column(
         String(RUN_ID), ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True

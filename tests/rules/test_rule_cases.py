@@ -220,7 +220,13 @@ CASES = [
     Case(
         "sign-out redirect with a trailing slash",
         setting(LOGOUTS, ["https://acme.rapticore.io/"]),
-        {"okta_app_signout_redirect_uri": fail("has a trailing slash")},
+        # The whole diagnosis: a trailing placeholder ({base_domain}) must not be cut short.
+        {"okta_app_signout_redirect_uri": fail("https://acme.rapticore.io/: has a trailing slash")},
+    ),
+    Case(
+        "sign-out redirect naming another tenant",
+        setting(LOGOUTS, ["https://acme2.rapticore.io"]),
+        {"okta_app_signout_redirect_uri": fail("https://acme2.rapticore.io: names tenant acme2, not acme")},
     ),
     Case(
         "no sign-out redirect URI",

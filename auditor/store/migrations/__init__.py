@@ -1,4 +1,4 @@
-"""Alembic migrations of the store, shipped inside the package and run by ``open_store``.
+r"""Alembic migrations of the store, shipped inside the package and run by ``open_store``.
 
 There is no ``alembic.ini``: :func:`auditor.store.migrate.alembic_config` builds the
 configuration. To write the next revision after changing ``auditor/store/schema.py``::

@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from alembic import context
 from sqlalchemy import create_engine
 
 from auditor.store.schema import Base
 
 config = context.config
-options = {"target_metadata": Base.metadata, "render_as_batch": True, "compare_type": True}
+
+
+def _configure(**kwargs: Any) -> None:  # noqa: ANN401 - context.configure's own options
+    context.configure(
+        target_metadata=Base.metadata, render_as_batch=True, compare_type=True, **kwargs
+    )
 
 
 def _run() -> None:
     connection = config.attributes.get("connection")
     if connection is not None:
         # open_store's own connection, already in a locked transaction.
-        context.configure(connection=connection, **options)
+        _configure(connection=connection)
         with context.begin_transaction():
             context.run_migrations()
         return
@@ -23,14 +30,14 @@ def _run() -> None:
     if not url:
         raise RuntimeError("no connection and no sqlalchemy.url: use alembic_config(url)")
     if context.is_offline_mode():
-        context.configure(url=url, literal_binds=True, **options)
+        _configure(url=url, literal_binds=True)
         with context.begin_transaction():
             context.run_migrations()
         return
     engine = create_engine(url)
     try:
         with engine.begin() as conn:
-            context.configure(connection=conn, **options)
+            _configure(connection=conn)
             with context.begin_transaction():
                 context.run_migrations()
     finally:

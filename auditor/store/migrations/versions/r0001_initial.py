@@ -80,9 +80,7 @@ def upgrade() -> None:
             "run_id", "tenant_id", "fingerprint", name="uq_results_run_id_tenant_id_fingerprint"
         ),
     )
-    op.create_index(
-        "ix_results_tenant_fingerprint", "results", ["tenant_id", "fingerprint"]
-    )
+    op.create_index("ix_results_tenant_fingerprint", "results", ["tenant_id", "fingerprint"])
 
     op.create_table(
         "findings",

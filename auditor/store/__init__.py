@@ -1,0 +1,39 @@
+"""The run history (issue 4): what every run saw and concluded, kept in a database.
+
+``open_store(url)`` opens the store at the config's ``store:`` URL (an SQLite file by
+default, PostgreSQL through psycopg 3), migrating its schema first. Everything else is a
+method of :class:`Store`; :func:`lifecycle_of` and :func:`fingerprint` are pure
+functions the run pipeline uses before saving, so the reports can show them.
+"""
+
+from __future__ import annotations
+
+from auditor.store.errors import NoRunRecorded, RunAlreadyStored, StoreError, UnknownRun
+from auditor.store.fingerprint import fingerprint
+from auditor.store.lifecycle import FindingState, LifecycleView, lifecycle_of, rfc3339
+from auditor.store.store import (
+    Baseline,
+    Store,
+    StoredResult,
+    StoredRun,
+    open_store,
+    parse_time,
+)
+
+__all__ = [
+    "Baseline",
+    "FindingState",
+    "LifecycleView",
+    "NoRunRecorded",
+    "RunAlreadyStored",
+    "Store",
+    "StoreError",
+    "StoredResult",
+    "StoredRun",
+    "UnknownRun",
+    "fingerprint",
+    "lifecycle_of",
+    "open_store",
+    "parse_time",
+    "rfc3339",
+]
