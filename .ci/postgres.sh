@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # A throwaway PostgreSQL server on 127.0.0.1 for the store tests (issue 4).
 #
-#   export AUDITOR_TEST_POSTGRES_URL="$(bash .ci/postgres.sh)"   # prints only the URL
-#   source .ci/postgres.sh                                        # or: exports it
-#   bash .ci/postgres.sh stop                                     # stops the server
+#   source .ci/postgres.sh                        # exports AUDITOR_TEST_POSTGRES_URL
+#   url="$(bash .ci/postgres.sh)"                 # or: prints only the URL (then export
+#   export AUDITOR_TEST_POSTGRES_URL="$url"       #  it: `export X="$(...)"` hides failure)
+#   bash .ci/postgres.sh stop                     # stops the server
 #
 # Installs Debian's `postgresql` package when no server binaries are found (root only),
 # then runs a private cluster (not Debian's main one) as the `postgres` user in
@@ -71,16 +72,42 @@ _auditor_pg_main() (
       --auth-local=trust --auth-host=scram-sha-256 >/dev/null
   fi
 
-  if "${as[@]}" "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1; then
+  local -a psql=("${as[@]}" "$bin/psql" -h "$root" -p "$port" -U postgres -d postgres -v ON_ERROR_STOP=1 -qtA)
+  if "$bin/pg_isready" -q -h "$root" -p "$port" -t 3; then
     log "server already running on 127.0.0.1:$port"
   else
+    # A server that died (killed, machine restarted) leaves its pid file behind; one that
+    # is alive but not answering is stopped first.
+    local pid=""
+    [[ -f "$data/postmaster.pid" ]] && pid="$(head -n 1 "$data/postmaster.pid")"
+    if [[ -n "$pid" ]]; then
+      if ! kill -0 "$pid" 2>/dev/null || grep -q '^State:[[:space:]]*Z' "/proc/$pid/status" 2>/dev/null; then
+        log "removing the stale pid file of a server that is gone"
+        rm -f "$data/postmaster.pid"
+      else
+        log "stopping an unresponsive server (pid $pid)"
+        "${as[@]}" "$bin/pg_ctl" -D "$data" -m immediate -w -t 10 stop >/dev/null 2>&1 || true
+      fi
+    fi
     log "starting the server on 127.0.0.1:$port"
-    "${as[@]}" "$bin/pg_ctl" -D "$data" -l "$root/server.log" -w -t 60 start -o \
-      "-c listen_addresses=127.0.0.1 -p $port -k $root -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
-      >/dev/null || { log "the server did not start; its log:"; tail -n 30 "$root/server.log" >&2; exit 1; }
+    local try
+    for try in 1 2 3 4 5; do
+      # Backends orphaned by a killed server exit by themselves within moments; until
+      # then the new server refuses their shared memory, hence the retries.
+      if "${as[@]}" "$bin/pg_ctl" -D "$data" -l "$root/server.log" -w -t 60 start -o \
+        "-c listen_addresses=127.0.0.1 -p $port -k $root -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+        >/dev/null 2>&1; then
+        break
+      fi
+      if [[ "$try" == 5 ]]; then
+        log "the server did not start; its log:"
+        tail -n 30 "$root/server.log" >&2
+        exit 1
+      fi
+      sleep 1
+    done
   fi
 
-  local -a psql=("${as[@]}" "$bin/psql" -h "$root" -p "$port" -U postgres -d postgres -v ON_ERROR_STOP=1 -qtA)
   "${psql[@]}" >/dev/null <<SQL
 DO \$\$ BEGIN
   IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$user') THEN
@@ -97,9 +124,17 @@ SQL
 )
 
 if [[ "${BASH_SOURCE[0]}" != "$0" ]]; then
-  # Sourced: export the URL into the caller's shell, leave its options alone.
-  AUDITOR_TEST_POSTGRES_URL="$(_auditor_pg_main "$@")" && export AUDITOR_TEST_POSTGRES_URL
+  # Sourced: export the URL into the caller's shell and leave its options alone. A plain
+  # assignment (not `if`, `&&`, `export x=$(...)`) keeps `set -e` working inside.
+  AUDITOR_TEST_POSTGRES_URL="$(_auditor_pg_main "$@")"
+  _auditor_pg_rc=$?
   unset -f _auditor_pg_main
+  if [[ "$_auditor_pg_rc" == 0 ]]; then
+    export AUDITOR_TEST_POSTGRES_URL
+  else
+    unset AUDITOR_TEST_POSTGRES_URL
+  fi
+  unset _auditor_pg_rc
 else
   _auditor_pg_main "$@"
 fi

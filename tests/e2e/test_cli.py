@@ -246,3 +246,20 @@ def test_demo_runs_without_credentials(tmp_path):
     assert statuses["acme"] == "pass"
     assert statuses["globex"] == "fail"
     assert len(statuses) == 6
+
+
+def test_snapshot_command_prints_the_redacted_snapshot(fleet, moto_cognito, tmp_path):
+    """`auditor snapshot --tenant X` prints the tenant's snapshot JSON, free of secrets."""
+    tenant = fleet.add(new_id("snapcli"))
+    config = tmp_path / "auditor.yaml"
+    tokens = write_config(fleet, config)
+    env = {**emulator_environment(moto_cognito), **tokens}
+    proc = run_cli(["snapshot", "--config", str(config), "--tenant", tenant.tenant_id],
+                   tmp_path, env)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["tenant_id"] == tenant.tenant_id
+    assert data["okta"]["app"]["status"] == "ok"
+    assert data["cognito"]["idp"]["value"]["ProviderDetails"]["client_id"] == tenant.org.client_id
+    assert tenant.org.client_secret not in proc.stdout
+    assert tenant.org.token not in proc.stdout

@@ -1,0 +1,118 @@
+"""Whole tenants: both halves through the real SDKs, against the Okta emulator and moto."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+
+import pytest
+
+from auditor.collect.secrets import SecretHasher
+from auditor.collect.tenant import collect_fleet, collect_tenant
+from auditor.demo import Fleet
+from auditor.emulator.okta import Fault
+from auditor.snapshot import SectionStatus
+
+OK = SectionStatus.OK
+_ids = itertools.count(1)
+
+
+@pytest.fixture
+def fleet(okta_emulator, moto_cognito, cognito_env, monkeypatch):
+    """An empty fleet on the session's emulators, with boto3 pointed at moto."""
+    monkeypatch.setenv("AUDITOR_ALLOW_HTTP_LOOPBACK", "1")
+    return Fleet(okta=okta_emulator, cognito=moto_cognito, base_domain="rapticore.io", tenants=[])
+
+
+def snap(tenant):
+    return asyncio.run(collect_tenant(tenant.config(), "rapticore.io", SecretHasher(b"x" * 32)))
+
+
+def test_compliant_tenant_snapshot_has_every_part(fleet):
+    """A compliant tenant's snapshot: every section collected, halves that agree."""
+    tenant = fleet.add(f"snap{next(_ids)}")
+    snapshot = snap(tenant)
+    assert snapshot.errors == []
+    okta, cognito = snapshot.okta, snapshot.cognito
+    sections = [okta.app, okta.grants, okta.default_user_type_id, okta.profile_mapping,
+                okta.secrets, okta.assignments, okta.discovery,
+                cognito.idp, cognito.app_clients, cognito.domain]
+    assert [s.status for s in sections] == [OK] * len(sections)
+    # The app id came from the Cognito IdP's client_id (no app_id configured).
+    assert okta.app_id == cognito.idp.value.ProviderDetails.client_id == tenant.org.client_id
+    assert okta.discovery.value.issuer == cognito.idp.value.ProviderDetails.oidc_issuer
+    okta_digest = okta.secrets.value[0].secret.sha256
+    assert okta_digest == cognito.idp.value.ProviderDetails.client_secret.sha256
+    assert cognito.domain.value.Domain == f"auth.{tenant.tenant_id}.rapticore.io"
+
+
+def test_snapshot_json_is_deterministic_and_secret_free(fleet):
+    """Two collections of an unchanged tenant give the same JSON but for the time; no secrets."""
+    tenant = fleet.add(f"det{next(_ids)}")
+    first, second = snap(tenant), snap(tenant)
+    a = json.loads(first.to_json())
+    b = json.loads(second.to_json())
+    a.pop("collected_at")
+    b.pop("collected_at")
+    assert a == b
+    text = first.to_json()
+    assert tenant.org.client_secret not in text
+    assert tenant.org.token not in text
+    assert first.okta.secrets.value[0].secret.sha256 not in text
+
+
+def test_custom_domain_issuer_is_fetched_from_the_custom_domain(fleet, okta_emulator):
+    """An IdP issuer on the configured custom domain is on the org: its discovery is fetched."""
+    tenant = fleet.add(f"cd{next(_ids)}")
+    okta_emulator.remove_org(tenant.org)
+    okta_emulator.add_org(tenant.org, custom_domain=True)
+    fleet.cognito.client().update_identity_provider(
+        UserPoolId=tenant.cognito.user_pool_id,
+        ProviderName="Okta",
+        ProviderDetails={
+            "client_id": tenant.org.client_id,
+            "client_secret": tenant.org.client_secret,
+            "oidc_issuer": tenant.org.custom_domain_url,
+            "authorize_scopes": "openid email profile",
+            "attributes_request_method": "GET",
+        },
+    )
+    config = tenant.config().model_copy(
+        update={"okta": tenant.config().okta.model_copy(
+            update={"custom_domain": tenant.org.custom_domain})}
+    )
+    snapshot = asyncio.run(collect_tenant(config, "rapticore.io", SecretHasher.ephemeral()))
+    discovery = snapshot.okta.discovery
+    assert discovery.status is OK, discovery.reason
+    assert discovery.value.url.startswith(tenant.org.custom_domain_url)
+
+
+def test_missing_idp_without_app_id_skips_the_okta_app(fleet):
+    """No Cognito IdP and no configured app_id: the Okta app is skipped, not guessed."""
+    tenant = fleet.add(f"noidp{next(_ids)}")
+    fleet.cognito.client().delete_identity_provider(
+        UserPoolId=tenant.cognito.user_pool_id, ProviderName="Okta"
+    )
+    snapshot = snap(tenant)
+    assert snapshot.cognito.idp.status is SectionStatus.ABSENT
+    assert snapshot.okta.app.status is SectionStatus.SKIPPED
+    assert snapshot.errors == []
+
+
+def test_one_failing_tenant_does_not_touch_the_others(fleet):
+    """A tenant whose Okta drops every connection errors alone; the fleet is collected."""
+    broken = fleet.add(f"drop{next(_ids)}")
+    broken.org.faults.append(Fault.dropped_connection("*"))
+    healthy = [fleet.add(f"fine{next(_ids)}") for _ in range(3)]
+    seen = []
+    snapshots = asyncio.run(collect_fleet(
+        [t.config() for t in [broken, *healthy]], "rapticore.io", SecretHasher.ephemeral(),
+        concurrency=2, on_done=lambda s: seen.append(s.tenant_id),
+    ))
+    assert [s.tenant_id for s in snapshots] == [broken.tenant_id] + [t.tenant_id for t in healthy]
+    assert snapshots[0].has_errors
+    assert snapshots[0].okta.app.status is SectionStatus.ERROR
+    assert snapshots[0].cognito.idp.status is OK  # what was collected is kept
+    assert not any(s.has_errors for s in snapshots[1:])
+    assert sorted(seen) == sorted(s.tenant_id for s in snapshots)
