@@ -16,7 +16,6 @@ from auditor.collect.tenant import collect_fleet, utc_now
 from auditor.config import TenantConfig
 from auditor.results import (
     DriftEntry,
-    ResultStatus,
     RuleResult,
     RunInfo,
     RunReport,
@@ -51,10 +50,10 @@ class AuditRun:
 
 
 def tenant_status(snapshot: TenantSnapshot, results: Sequence[RuleResult]) -> TenantStatus:
-    """``error`` when data is missing, else ``fail`` when any rule fails, else ``pass``."""
+    """``error`` when data is missing, else ``fail`` when an unwaived rule fails, else ``pass``."""
     if snapshot.has_errors:
         return TenantStatus.ERROR
-    if any(r.status is ResultStatus.FAIL for r in results):
+    if any(r.counts for r in results):
         return TenantStatus.FAIL
     return TenantStatus.PASS
 
@@ -84,6 +83,7 @@ def build_report(
             passed=sum(t.status is TenantStatus.PASS for t in tenants),
             failed=sum(t.status is TenantStatus.FAIL for t in tenants),
             errored=sum(t.status is TenantStatus.ERROR for t in tenants),
+            waived=sum(r.waiver is not None for t in tenants for r in t.results),
         ),
         tenants=tenants,
     )
@@ -125,13 +125,10 @@ def audit_sync(  # noqa: PLR0913 - mirrors run_audit
 
 
 def exit_code(report: RunReport, fail_on: Severity) -> int:
-    """3 if any tenant errored; else 1 if a failure is at or above ``fail_on``; else 0."""
+    """3 if any tenant errored; else 1 if an unwaived failure is at or above ``fail_on``."""
     if any(t.status is TenantStatus.ERROR for t in report.tenants):
         return EXIT_COLLECTION_ERROR
-    failing = (
-        r
-        for t in report.tenants
-        for r in t.results
-        if r.status is ResultStatus.FAIL and r.severity.at_least(fail_on)
+    failing = any(
+        r.counts and r.severity.at_least(fail_on) for t in report.tenants for r in t.results
     )
-    return EXIT_FINDINGS if any(True for _ in failing) else EXIT_OK
+    return EXIT_FINDINGS if failing else EXIT_OK

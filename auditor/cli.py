@@ -9,22 +9,32 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import logging
 import os
 import sys
 import textwrap
+from datetime import UTC, datetime
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 from auditor import __version__
 from auditor.config import AuditorConfig, TenantConfig, load_config_with_lines
+from sqlalchemy.exc import SQLAlchemyError
+
 from auditor.errors import InputError, UsageError
+from auditor.store.errors import StoreError
 from auditor.yamlsource import LineIndex
 
 if TYPE_CHECKING:
+    from auditor.collect.secrets import SecretHasher
+    from auditor.history import Trigger
     from auditor.report import ReportFormat
+    from auditor.results import DriftEntry
     from auditor.rules import RulePack
+    from auditor.store import Store
+    from auditor.waivers import Waiver
 from auditor.results import ResultStatus, RunReport, Severity, TenantStatus
 
 EXIT_OK = 0
@@ -170,6 +180,57 @@ def build_parser() -> argparse.ArgumentParser:
         "path", nargs="?", metavar="PATH", help="rule pack directory (default: the built-in)"
     )
 
+    baseline = commands.add_parser(
+        "baseline",
+        help="approve or show a tenant's baseline (the state drift is measured against)",
+        description=(
+            "A baseline is a tenant's approved state. `accept` approves the tenant's most "
+            "recent stored snapshot (audit first); later runs report drift against it."
+        ),
+    )
+    baseline_commands = baseline.add_subparsers(
+        dest="baseline_command", metavar="ACTION", required=True
+    )
+    accept = baseline_commands.add_parser(
+        "accept", help="approve each tenant's latest audited state",
+        description="Approve the most recent stored snapshot of each selected tenant.",
+    )
+    _add_config_flag(accept)
+    _add_tenant_flags(accept)
+    accept.add_argument("--reason", metavar="TEXT", help="why this state is approved")
+    accept.add_argument(
+        "--by", metavar="NAME", default=None,
+        help="who approves (default: the current user)",
+    )
+    show = baseline_commands.add_parser(
+        "show", help="who approved each baseline, when and why",
+        description="Show the approved baseline of each selected tenant.",
+    )
+    _add_config_flag(show)
+    _add_tenant_flags(show)
+
+    history = commands.add_parser(
+        "history",
+        help="a tenant's recent runs: status and what changed",
+        description="List a tenant's recorded runs, newest first, with the drift of each.",
+    )
+    _add_config_flag(history)
+    history.add_argument("--tenant", metavar="ID", required=True, help="a tenant id")
+    history.add_argument("--limit", type=int, default=20, help="how many runs (default 20)")
+
+    diff = commands.add_parser(
+        "diff",
+        help="what changed in a tenant between two runs",
+        description=(
+            "Field-level changes of a tenant's snapshot between two recorded runs "
+            "(default: its previous run and its latest). Run ids come from `auditor history`."
+        ),
+    )
+    _add_config_flag(diff)
+    diff.add_argument("--tenant", metavar="ID", required=True, help="a tenant id")
+    diff.add_argument("--from", dest="from_run", metavar="RUN", help="the older run id")
+    diff.add_argument("--to", dest="to_run", metavar="RUN", help="the newer run id")
+
     demo = commands.add_parser(
         "demo",
         help="audit built-in emulated tenants (no credentials, nothing leaves the machine)",
@@ -219,6 +280,9 @@ def _dispatch(args: argparse.Namespace) -> int:
         "audit": _cmd_audit,
         "rules": _cmd_rules,
         "demo": _cmd_demo,
+        "baseline": _cmd_baseline,
+        "history": _cmd_history,
+        "diff": _cmd_diff,
     }
     return handlers[args.command](args)
 
@@ -281,29 +345,56 @@ def _cmd_audit(args: argparse.Namespace) -> int:
         overrides=config.rules,
         overrides_lines=lines,
     )
+    waivers = []
+    if config.waivers is not None:
+        from auditor.waivers import load_waivers  # noqa: PLC0415
+
+        waivers = load_waivers(
+            config.waivers, set(pack.ids), known_tenants={t.id for t in config.tenants}
+        )
     return _audit_and_report(
-        config, tenants, pack, Path(args.output), formats, Severity(args.fail_on)
+        config, tenants, pack, Path(args.output), formats, Severity(args.fail_on),
+        waivers=waivers,
     )
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
+    import tempfile  # noqa: PLC0415
+
+    from auditor.collect.secrets import SecretHasher  # noqa: PLC0415
     from auditor.demo import build_demo_fleet, running_fleet  # noqa: PLC0415
     from auditor.rules import load_rule_pack  # noqa: PLC0415
+    from auditor.store import open_store  # noqa: PLC0415
 
     formats = _formats(args.format)
+    output = Path(args.output)
     pack = load_rule_pack()
-    print("demo: starting the Okta emulator and moto's Cognito on loopback...", file=sys.stderr)
-    with running_fleet() as fleet:
-        build_demo_fleet(fleet)
+    say = functools.partial(print, file=sys.stderr)
+    say("demo: starting the Okta emulator and moto's Cognito on loopback...")
+    with running_fleet() as fleet, tempfile.TemporaryDirectory(prefix="auditor-demo-") as state:
+        drift = build_demo_fleet(fleet)
+        config = fleet.config(store=f"sqlite:///{state}/state.db")
+        hasher = SecretHasher.ephemeral()
+        say("demo: run 1, six tenants exactly as the setup guide says; "
+            "their state is accepted as the baseline")
+        _audit_and_report(config, config.tenants, pack, output, formats, Severity.INFO,
+                          trigger="demo", hasher=hasher)
+        store = open_store(config.store)
+        try:
+            for tenant in config.tenants:
+                store.accept_baseline(tenant.id, accepted_by="demo", reason="set up by the guide",
+                                      now=datetime.now(UTC))
+        finally:
+            store.close()
+        drift()
+        say("demo: then the admins changed things:")
         for tenant in fleet.tenants:
-            print(f"  {tenant.tenant_id:<9} {tenant.story}", file=sys.stderr)
-        config = fleet.config()
-        _audit_and_report(
-            config, config.tenants, pack, Path(args.output), formats, Severity.INFO,
-            ephemeral_key=True,
-        )
-    print("demo: done. Open the HTML report in a browser; run `auditor --help` for "
-          "the real thing.", file=sys.stderr)
+            say(f"  {tenant.tenant_id:<9} {tenant.story}")
+        say("demo: run 2, the nightly audit:")
+        _audit_and_report(config, config.tenants, pack, output, formats, Severity.INFO,
+                          trigger="demo", hasher=hasher)
+    say(f"demo: done. Open {output / 'report.html'} in a browser to see failures, drift "
+        "since the baseline and remediation; `auditor --help` shows the real commands.")
     return EXIT_OK
 
 
@@ -346,25 +437,187 @@ def _audit_and_report(  # noqa: PLR0913 - the run's whole context, passed explic
     formats: Sequence[ReportFormat],
     fail_on: Severity,
     *,
-    ephemeral_key: bool = False,
+    waivers: Sequence[Waiver] = (),
+    trigger: Trigger = "manual",
+    hasher: SecretHasher | None = None,
 ) -> int:
-    from auditor.audit import audit_sync, exit_code  # noqa: PLC0415
+    from auditor.audit import EXIT_COLLECTION_ERROR, audit_sync, exit_code  # noqa: PLC0415
     from auditor.collect.secrets import SecretHasher  # noqa: PLC0415
+    from auditor.history import remember  # noqa: PLC0415
     from auditor.progress import Progress  # noqa: PLC0415
+    from auditor.store import open_store  # noqa: PLC0415
     from auditor.store_paths import fingerprint_key_path  # noqa: PLC0415
 
-    hasher = (
-        SecretHasher.ephemeral()
-        if ephemeral_key
-        else SecretHasher.for_installation(fingerprint_key_path(config.store))
-    )
+    if hasher is None:
+        hasher = SecretHasher.for_installation(fingerprint_key_path(config.store))
     run = audit_sync(
         tenants, config.base_domain, pack, hasher,
         concurrency=config.concurrency, on_done=Progress(len(tenants)),
     )
-    written = write_reports(run.report, formats, output)
-    _print_summary(run.report, written)
-    return exit_code(run.report, fail_on)
+    report = run.report
+    store_failed = None
+    try:
+        store = open_store(config.store)
+        try:
+            report = remember(
+                run, store, waivers=waivers, today=datetime.now(UTC).date(), trigger=trigger,
+                retention_days=config.retention_days,
+            ).report
+        finally:
+            store.close()
+    except (SQLAlchemyError, StoreError, OSError) as exc:
+        # The verdicts are still worth having: write them, and say the run was not kept.
+        store_failed = f"{type(exc).__name__}: {exc}"
+        log.exception("could not record the run in the store %s", _safe_url(config.store))
+    written = write_reports(report, formats, output)
+    _print_summary(report, written)
+    if store_failed is not None:
+        print(f"auditor: the run was NOT recorded in the store ({store_failed}); "
+              "drift and finding history are missing from these reports", file=sys.stderr)
+        return EXIT_COLLECTION_ERROR
+    return exit_code(report, fail_on)
+
+
+def _safe_url(url: str) -> str:
+    """A store URL without its password, for messages."""
+    from sqlalchemy.engine import make_url  # noqa: PLC0415
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except (ValueError, TypeError):
+        return "<store>"
+
+
+def _store_from(args: argparse.Namespace) -> tuple[AuditorConfig, Store]:
+    from auditor.store import open_store  # noqa: PLC0415
+
+    config, _ = load_config_arg(args.config)
+    return config, open_store(config.store)
+
+
+def _cmd_baseline(args: argparse.Namespace) -> int:
+    from auditor.store import NoRunRecorded  # noqa: PLC0415
+
+    config, store = _store_from(args)
+    try:
+        tenants = select_tenants(config, args.tenant, every=args.all)
+        if args.baseline_command == "show":
+            for tenant in tenants:
+                base = store.baseline(tenant.id)
+                if base is None:
+                    print(f"{tenant.id}: no baseline (run `auditor baseline accept`)")
+                else:
+                    why = f": {base.reason}" if base.reason else ""
+                    print(f"{tenant.id}: run {base.run_id}, accepted "
+                          f"{base.accepted_at:%Y-%m-%d %H:%M}Z by {base.accepted_by}{why}")
+            return EXIT_OK
+        by = args.by or _current_user()
+        now = datetime.now(UTC)
+        missing = []
+        for tenant in tenants:
+            try:
+                base = store.accept_baseline(tenant.id, accepted_by=by, reason=args.reason,
+                                             now=now)
+            except NoRunRecorded:
+                missing.append(tenant.id)
+                continue
+            print(f"{tenant.id}: baseline is now run {base.run_id} (accepted by {by})")
+    finally:
+        store.close()
+    if missing:
+        raise UsageError(
+            f"no recorded run for {', '.join(missing)}: audit first "
+            f"(auditor audit --tenant {missing[0]}), then accept"
+        )
+    return EXIT_OK
+
+
+def _cmd_history(args: argparse.Namespace) -> int:
+    from auditor.drift import diff_snapshots  # noqa: PLC0415
+
+    config, store = _store_from(args)
+    try:
+        select_tenants(config, [args.tenant], every=False)
+        runs = store.runs(args.tenant, limit=args.limit + 1)
+        if not runs:
+            print(f"{args.tenant}: no recorded run (run `auditor audit --tenant {args.tenant}`)")
+            return EXIT_OK
+        for newer, older in zip(runs[: args.limit], [*runs[1:], None], strict=False):
+            status = newer.tenants.get(args.tenant, newer.outcome)
+            print(f"{newer.started_at:%Y-%m-%d %H:%M:%S}Z  {newer.id}  {newer.trigger:<8}  "
+                  f"{status.value}")
+            if older is None:
+                continue
+            changes = diff_snapshots(
+                store.snapshot(args.tenant, older.id),
+                store.snapshot(args.tenant, newer.id) or {},
+                "previous",
+            )
+            for entry in changes:
+                print(f"    {format_drift(entry)}")
+    finally:
+        store.close()
+    return EXIT_OK
+
+
+def _cmd_diff(args: argparse.Namespace) -> int:
+    from auditor.drift import diff_snapshots  # noqa: PLC0415
+    from auditor.store import UnknownRun  # noqa: PLC0415
+
+    config, store = _store_from(args)
+    try:
+        select_tenants(config, [args.tenant], every=False)
+        runs = store.runs(args.tenant, limit=2)
+        to_run = args.to_run or (runs[0].id if runs else None)
+        if to_run is None:
+            raise UsageError(f"{args.tenant} has no recorded run: audit it first")
+        try:
+            after = store.snapshot(args.tenant, to_run)
+            from_run = args.from_run
+            before = (
+                store.snapshot(args.tenant, from_run)
+                if from_run
+                else store.latest_snapshot(args.tenant, before_run=to_run)
+            )
+        except UnknownRun as exc:
+            raise UsageError(f"{exc} (see `auditor history --tenant {args.tenant}`)") from None
+        if after is None:
+            raise UsageError(f"run {to_run} did not audit {args.tenant}")
+        if before is None:
+            print(f"{args.tenant}: nothing to compare run {to_run} with (its first run)")
+            return EXIT_OK
+        changes = diff_snapshots(before, after, "previous")
+        if not changes:
+            print(f"{args.tenant}: no change")
+        for entry in changes:
+            print(format_drift(entry))
+    finally:
+        store.close()
+    return EXIT_OK
+
+
+def format_drift(entry: DriftEntry) -> str:
+    """One drift entry as a line: ``path: + added - removed`` or ``path: before -> after``."""
+    if entry.added or entry.removed:
+        parts = [f"+ {v}" for v in entry.added or []] + [f"- {v}" for v in entry.removed or []]
+        return f"{entry.path}: {', '.join(parts)}"
+    return f"{entry.path}: {_short_json(entry.before)} -> {_short_json(entry.after)}"
+
+
+def _short_json(value: object) -> str:
+    import json  # noqa: PLC0415
+
+    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+    return text if len(text) <= 120 else text[:119] + "…"
+
+
+def _current_user() -> str:
+    import getpass  # noqa: PLC0415
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
 
 
 def write_reports(report: RunReport, formats: Sequence[ReportFormat], output: Path) -> list[Path]:

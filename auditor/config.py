@@ -196,11 +196,16 @@ class AuditorConfig(_Strict):
     base_domain: str = DEFAULT_BASE_DOMAIN
     store: str = DEFAULT_STORE
     concurrency: int = Field(default=8, ge=1, le=64, description="Tenants audited at once.")
+    retention_days: int = Field(
+        default=90, ge=1, description="Runs older than this are pruned after each run."
+    )
     tenants: list[TenantConfig] = Field(min_length=1)
     # Sections owned by later features; their keys are documented in the README.
     alerts: dict[str, Any] | None = None
     schedule: dict[str, Any] | None = None
-    waivers: str | None = None
+    waivers: Path | None = Field(
+        default=None, description="A waivers YAML file, relative to this config file."
+    )
     rules: dict[str, Any] | None = None
 
     @field_validator("base_domain")
@@ -235,7 +240,7 @@ def load_config_with_lines(path: Path) -> tuple[AuditorConfig, LineIndex]:
     data, index = load_yaml(path, substitute_env=True)
     if not isinstance(data, dict):
         raise InputError(path, 1, "the config must be a mapping with version: 1 and tenants:")
-    _resolve_key_files(data, path.parent)
+    _resolve_paths(data, path.parent)
     try:
         config = AuditorConfig.model_validate(data)
     except ValidationError as exc:
@@ -258,11 +263,18 @@ def load_config_with_lines(path: Path) -> tuple[AuditorConfig, LineIndex]:
                 f"key_file {str(key.key_file)!r} does not exist (paths are relative to the "
                 "config file)",
             )
+    if config.waivers is not None and not config.waivers.is_file():
+        raise index.error(
+            ("waivers",), f"waivers file {str(config.waivers)!r} does not exist "
+            "(paths are relative to the config file)"
+        )
     return config, index
 
 
-def _resolve_key_files(data: dict[str, Any], base: Path) -> None:
-    """Make ``key_file`` paths relative to the config file, and check they exist."""
+def _resolve_paths(data: dict[str, Any], base: Path) -> None:
+    """Make ``key_file`` and ``waivers`` paths relative to the config file."""
+    if isinstance(data.get("waivers"), str):
+        data["waivers"] = (base / data["waivers"]).resolve()
     tenants = data.get("tenants")
     if not isinstance(tenants, list):
         return

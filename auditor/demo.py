@@ -150,30 +150,52 @@ def _rotate_secret_in_okta_only(org: OktaOrg) -> None:
     secrets.append(rotated)
 
 
-def build_demo_fleet(fleet: Fleet) -> None:
-    """Six tenants: one compliant and five with the drifts the setup guide warns of."""
-    fleet.add("acme", "compliant")
-    fleet.add("globex", "the Okta app was deactivated", okta_change=_deactivate)
-    fleet.add(
-        "initech",
-        "the okta.userTypes.read scope grant was revoked",
-        okta_change=_revoke_user_types_grant,
+def _issuer_of_old_org(tenant: DemoTenant, fleet: Fleet) -> None:
+    # The customer moved to a new Okta org; Cognito still names the old one.
+    client = fleet.cognito.client(tenant.cognito.region)
+    idp = client.describe_identity_provider(
+        UserPoolId=tenant.cognito.user_pool_id, ProviderName=tenant.cognito.provider_name
+    )["IdentityProvider"]
+    details = {**idp["ProviderDetails"], "oidc_issuer": f"https://{tenant.tenant_id}-old.okta.com"}
+    client.update_identity_provider(
+        UserPoolId=tenant.cognito.user_pool_id,
+        ProviderName=tenant.cognito.provider_name,
+        ProviderDetails=details,
     )
-    fleet.add(
-        "umbrella",
-        "the sign-in redirect URI got a trailing slash",
-        okta_change=_trailing_slash_redirect,
-    )
-    fleet.add(
-        "hooli",
-        "the client secret was rotated in Okta but not in Cognito",
-        okta_change=_rotate_secret_in_okta_only,
-    )
-    fleet.add(
-        "stark",
-        "Cognito's issuer still names the org the customer moved away from",
-        issuer="https://stark-old.okta.com",
-    )
+
+
+def _okta(change: Callable[[OktaOrg], None]) -> Callable[[DemoTenant, Fleet], None]:
+    return lambda tenant, _fleet: change(tenant.org)
+
+
+# tenant id, what happened to it, the change (None: it stays compliant)
+DEMO_STORIES: list[tuple[str, str, Callable[[DemoTenant, Fleet], None] | None]] = [
+    ("acme", "compliant", None),
+    ("globex", "the Okta app was deactivated", _okta(_deactivate)),
+    ("initech", "the okta.userTypes.read scope grant was revoked",
+     _okta(_revoke_user_types_grant)),
+    ("umbrella", "the sign-in redirect URI got a trailing slash",
+     _okta(_trailing_slash_redirect)),
+    ("hooli", "the client secret was rotated in Okta but not in Cognito",
+     _okta(_rotate_secret_in_okta_only)),
+    ("stark", "Cognito's issuer still names the org the customer moved away from",
+     _issuer_of_old_org),
+]
+
+
+def build_demo_fleet(fleet: Fleet) -> Callable[[], None]:
+    """Six compliant tenants; returns the function that makes five of them drift."""
+    changes = []
+    for tenant_id, story, change in DEMO_STORIES:
+        tenant = fleet.add(tenant_id, story)
+        if change is not None:
+            changes.append((tenant, change))
+
+    def drift() -> None:
+        for tenant, change in changes:
+            change(tenant, fleet)
+
+    return drift
 
 
 def demo_output_dir() -> Path:

@@ -69,7 +69,7 @@ def rfc3339(moment: datetime | None) -> str | None:
     """``2025-01-01T00:00:00Z`` (microseconds kept only when there are any)."""
     if moment is None:
         return None
-    return as_utc(moment).astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return as_utc(moment).isoformat().replace("+00:00", "Z")
 
 
 def lifecycle_of(
