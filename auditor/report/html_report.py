@@ -26,9 +26,17 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 import auditor
 from auditor.results import ResultStatus, Severity, TenantStatus
+from auditor.waivers import ANY_TENANT, SOON_DAYS
 
 if TYPE_CHECKING:
-    from auditor.results import DriftEntry, RuleResult, RunReport, TenantError, TenantReport
+    from auditor.results import (
+        DriftEntry,
+        RuleResult,
+        RunReport,
+        TenantError,
+        TenantReport,
+        WaiverIssue,
+    )
 
 TEMPLATE_NAME = "report.html.j2"
 CSS_NAME = "report.css"
@@ -123,30 +131,47 @@ class DriftLine:
     text: str
 
 
+def _list_lines(leaf: str, before: Any, after: Any) -> list[DriftLine]:  # noqa: ANN401
+    old = before if isinstance(before, list) else ([] if before is None else [before])
+    new = after if isinstance(after, list) else ([] if after is None else [after])
+    old_keys = {_key(item) for item in old}
+    new_keys = {_key(item) for item in new}
+    lines = [DriftLine("del", f"{leaf}: - {_item(i)}") for i in old if _key(i) not in new_keys]
+    lines += [DriftLine("add", f"{leaf}: + {_item(i)}") for i in new if _key(i) not in old_keys]
+    return lines or [DriftLine("mod", f"{leaf}: reordered")]
+
+
+def _object_lines(leaf: str, before: dict[str, Any], after: dict[str, Any]) -> list[DriftLine]:
+    lines = []
+    for key in dict.fromkeys([*before, *after]):
+        if key in before and key in after and _key(before[key]) == _key(after[key]):
+            continue
+        if key in before:
+            lines.append(DriftLine("del", f"{leaf}.{key}: - {_item(before[key])}"))
+        if key in after:
+            lines.append(DriftLine("add", f"{leaf}.{key}: + {_item(after[key])}"))
+    return lines or [DriftLine("mod", f"{leaf}: reordered")]
+
+
 def drift_lines(entry: DriftEntry) -> list[DriftLine]:
-    """A drift entry as change lines, e.g. ``redirect_uris: + https://evil.example.com/cb``."""
+    """A drift entry as change lines, e.g. ``redirect_uris: + https://evil.example.com/cb``.
+
+    A changed secret (``"rotated"`` on both sides) reads ``rotated``, never a value. A
+    list diffed as a set says what was removed (``-``) and added (``+``): from the entry's
+    ``added`` / ``removed`` when the differ gave them, else by comparing the two sides.
+    """
     leaf = entry.path.rsplit(".", 1)[-1]
     before, after = entry.before, entry.after
-    if ROTATED in (before, after):
+    if before == ROTATED and after == ROTATED:
         return [DriftLine("rot", f"{leaf}: rotated")]
+    if entry.added or entry.removed:
+        lines = [DriftLine("del", f"{leaf}: - {_item(i)}") for i in entry.removed or []]
+        lines += [DriftLine("add", f"{leaf}: + {_item(i)}") for i in entry.added or []]
+        return lines
     if isinstance(before, list) or isinstance(after, list):
-        old = before if isinstance(before, list) else ([] if before is None else [before])
-        new = after if isinstance(after, list) else ([] if after is None else [after])
-        old_keys = {_key(item) for item in old}
-        new_keys = {_key(item) for item in new}
-        lines = [DriftLine("del", f"{leaf}: - {_item(i)}") for i in old if _key(i) not in new_keys]
-        lines += [DriftLine("add", f"{leaf}: + {_item(i)}") for i in new if _key(i) not in old_keys]
-        return lines or [DriftLine("mod", f"{leaf}: reordered")]
+        return _list_lines(leaf, before, after)
     if isinstance(before, dict) and isinstance(after, dict):
-        lines = []
-        for key in dict.fromkeys([*before, *after]):
-            if key in before and key in after and _key(before[key]) == _key(after[key]):
-                continue
-            if key in before:
-                lines.append(DriftLine("del", f"{leaf}.{key}: - {_item(before[key])}"))
-            if key in after:
-                lines.append(DriftLine("add", f"{leaf}.{key}: + {_item(after[key])}"))
-        return lines or [DriftLine("mod", f"{leaf}: reordered")]
+        return _object_lines(leaf, before, after)
     lines = []
     if before is not None:
         lines.append(DriftLine("del", f"{leaf}: - {_item(before)}"))
@@ -156,6 +181,53 @@ def drift_lines(entry: DriftEntry) -> list[DriftLine]:
 
 
 # --- the view the template shows ----------------------------------------------------------
+
+
+def _day(timestamp: str | None) -> str | None:
+    """The date part of an RFC 3339 timestamp (``2025-01-01``), for reading."""
+    return timestamp[:10] if timestamp else None
+
+
+LIFECYCLE_HINTS = {
+    "new": "failing for the first time",
+    "persisting": "still failing",
+    "regressed": "had been resolved, failing again",
+    "resolved": "failed before, passes now",
+}
+
+
+@dataclass(frozen=True)
+class LifecycleView:
+    """A result's lifecycle badge: ``kind`` for the style, ``text`` to read, ``hint`` on hover."""
+
+    kind: str
+    text: str
+    hint: str
+
+
+def _lifecycle_view(result: RuleResult) -> LifecycleView | None:
+    if result.lifecycle is None or result.lifecycle == "resolved":
+        return None
+    first, last = _day(result.first_seen), _day(result.last_seen)
+    text: str = result.lifecycle
+    if result.lifecycle == "persisting" and first:
+        text = f"persisting since {first}"
+    hint = LIFECYCLE_HINTS[result.lifecycle]
+    if first:
+        hint += f"; first seen {first}"
+    if last:
+        hint += f", last seen {last}"
+    return LifecycleView(kind=result.lifecycle, text=text, hint=hint)
+
+
+@dataclass(frozen=True)
+class WaiverView:
+    """The waiver that covers a failing result, ready to show."""
+
+    reason: str
+    owner: str
+    expires: str
+    soon: bool
 
 
 @dataclass(frozen=True)
@@ -170,6 +242,27 @@ class ResultView:
     expected: str | None
     actual: str | None
     remediation: str | None
+    lifecycle: LifecycleView | None = None
+    waiver: WaiverView | None = None
+
+
+@dataclass(frozen=True)
+class ResolvedView:
+    """A finding that failed in an earlier run and passes in this one."""
+
+    rule_id: str
+    title: str
+    severity: str
+    failed: str | None  # when it failed, for reading: "from 2024-12-01 to 2024-12-31"
+
+
+def _failed_span(result: RuleResult) -> str | None:
+    first, last = _day(result.first_seen), _day(result.last_seen)
+    if first and last and first != last:
+        return f"failed from {first} to {last}"
+    if first or last:
+        return f"failed on {first or last}"
+    return None
 
 
 @dataclass(frozen=True)
@@ -181,6 +274,21 @@ class DriftView:
     lines: list[DriftLine]
 
 
+DRIFT_BASES: tuple[tuple[str, str], ...] = (
+    ("previous", "since previous run"),
+    ("baseline", "since baseline"),
+)
+
+
+@dataclass(frozen=True)
+class DriftGroup:
+    """A tenant's drift entries against one basis (previous run or approved baseline)."""
+
+    against: str
+    label: str
+    entries: list[DriftView]
+
+
 @dataclass
 class TenantView:
     """One tenant, with its results grouped for reading."""
@@ -188,17 +296,21 @@ class TenantView:
     tenant_id: str
     status: str
     worst: str | None
-    failing: list[ResultView] = field(default_factory=list)
+    failing: list[ResultView] = field(default_factory=list)  # fail, not waived: they count
+    waived: list[ResultView] = field(default_factory=list)  # fail, covered by a waiver
     unresolved: list[ResultView] = field(default_factory=list)  # error and not_evaluated
     passed: list[str] = field(default_factory=list)
-    drift: list[DriftView] = field(default_factory=list)
+    resolved: list[ResolvedView] = field(default_factory=list)
+    drift: list[DriftGroup] = field(default_factory=list)
+    drifted: int = 0
     errors: list[TenantError] = field(default_factory=list)
     severity_counts: list[tuple[str, int]] = field(default_factory=list)
 
     @property
     def problem_rules(self) -> str:
         """Space-separated ids of the rules that did not pass (the rule filter reads it)."""
-        return " ".join([r.rule_id for r in self.failing] + [r.rule_id for r in self.unresolved])
+        ids = [r.rule_id for r in (*self.failing, *self.waived, *self.unresolved)]
+        return " ".join(ids)
 
 
 @dataclass(frozen=True)
@@ -211,8 +323,40 @@ class RuleCount:
     tenants: int
 
 
+ISSUE_ORDER = {"expired": 0, "expiring": 1, "stale": 2}
+ISSUE_TEXT = {
+    "expired": "no longer applies: the failures it covered count again",
+    "expiring": f"expires within {SOON_DAYS} days: renew it or fix the finding",
+    "stale": "matches no failing result: remove it",
+}
+
+
+@dataclass(frozen=True)
+class IssueView:
+    """A waiver that needs attention, ready to show."""
+
+    problem: str
+    tenant: str
+    rule: str
+    subject: str | None
+    owner: str
+    expires: str
+
+
+def _issue_view(issue: WaiverIssue) -> IssueView:
+    return IssueView(
+        problem=issue.problem,
+        tenant="all tenants" if issue.tenant == ANY_TENANT else issue.tenant,
+        rule=issue.rule,
+        subject=issue.subject,
+        owner=issue.owner,
+        expires=issue.expires,
+    )
+
+
 def _result_view(result: RuleResult) -> ResultView:
     show_values = result.expected is not None or result.actual is not None
+    note = result.waiver
     return ResultView(
         rule_id=result.rule_id,
         title=result.title or "",
@@ -222,6 +366,12 @@ def _result_view(result: RuleResult) -> ResultView:
         expected=format_value(result.expected) if show_values else None,
         actual=format_value(result.actual) if show_values else None,
         remediation=(result.remediation or "").strip("\n") or None,
+        lifecycle=_lifecycle_view(result),
+        waiver=(
+            WaiverView(note.reason, note.owner, note.expires, note.expiring_soon)
+            if note is not None
+            else None
+        ),
     )
 
 
@@ -229,27 +379,49 @@ def _by_severity(result: RuleResult) -> int:
     return -result.severity.rank
 
 
+def _drift_groups(entries: list[DriftEntry]) -> list[DriftGroup]:
+    groups = []
+    for against, label in DRIFT_BASES:
+        views = [
+            DriftView(d.path, d.against, drift_lines(d)) for d in entries if d.against == against
+        ]
+        if views:
+            groups.append(DriftGroup(against, label, views))
+    return groups
+
+
 def _tenant_view(tenant: TenantReport) -> TenantView:
-    failing = sorted((r for r in tenant.results if r.status is ResultStatus.FAIL), key=_by_severity)
+    fails = sorted((r for r in tenant.results if r.status is ResultStatus.FAIL), key=_by_severity)
+    failing = [r for r in fails if r.counts]
+    waived = [r for r in fails if not r.counts]
     unresolved = sorted(
         (r for r in tenant.results if r.status in {ResultStatus.ERROR, ResultStatus.NOT_EVALUATED}),
         # Errors before not-evaluated: an error is what made the others unknowable.
         key=lambda r: (r.status is not ResultStatus.ERROR, -r.severity.rank),
     )
-    # A rule that errored hides a verdict of its own severity, so it counts as that bad.
-    ranked = [
-        r.severity for r in tenant.results if r.status in {ResultStatus.FAIL, ResultStatus.ERROR}
+    # A rule that errored hides a verdict of its own severity, so it counts as that bad;
+    # a waived failure is an accepted risk and does not make the tenant look worse.
+    ranked = [r.severity for r in failing] + [
+        r.severity for r in unresolved if r.status is ResultStatus.ERROR
     ]
     worst = max(ranked, key=lambda s: s.rank) if ranked else None
     counts = Counter(r.severity for r in failing)
+    passed = [r for r in tenant.results if r.status is ResultStatus.PASS]
     return TenantView(
         tenant_id=tenant.tenant_id,
         status=tenant.status.value,
         worst=worst.value if worst else None,
         failing=[_result_view(r) for r in failing],
+        waived=[_result_view(r) for r in waived],
         unresolved=[_result_view(r) for r in unresolved],
-        passed=[r.rule_id for r in tenant.results if r.status is ResultStatus.PASS],
-        drift=[DriftView(d.path, d.against, drift_lines(d)) for d in tenant.drift],
+        passed=[r.rule_id for r in passed],
+        resolved=[
+            ResolvedView(r.rule_id, r.title or "", r.severity.value, _failed_span(r))
+            for r in sorted(passed, key=_by_severity)
+            if r.lifecycle == "resolved"
+        ],
+        drift=_drift_groups(tenant.drift),
+        drifted=len(tenant.drift),
         errors=list(tenant.errors),
         severity_counts=[(s.value, counts[s]) for s in SEVERITIES if counts[s]],
     )
@@ -272,20 +444,29 @@ def _tenant_order(view: TenantView) -> tuple[int, int, int, int]:
     )
 
 
+TRIGGER_LABELS = {"manual": "manual run", "schedule": "scheduled run", "demo": "demo run"}
+
+
 def _context(report: RunReport) -> dict[str, Any]:
     # Stable sort: tenants that compare equal keep the order the report gives them.
     tenants = sorted((_tenant_view(t) for t in report.tenants), key=_tenant_order)
     failing_by_severity: Counter[Severity] = Counter()
     unresolved = Counter[str]()
+    lifecycles = Counter[str]()
+    waived_results = 0
     rule_tenants: Counter[str] = Counter()
     problem_tenants: Counter[str] = Counter()
     rule_info: dict[str, tuple[str, str]] = {}
     for tenant in report.tenants:
         for result in tenant.results:
             rule_info.setdefault(result.rule_id, (result.title or "", result.severity.value))
-            if result.status is ResultStatus.FAIL:
+            if result.lifecycle is not None:
+                lifecycles[result.lifecycle] += 1
+            if result.counts:
                 failing_by_severity[result.severity] += 1
                 rule_tenants[result.rule_id] += 1
+            elif result.status is ResultStatus.FAIL:
+                waived_results += 1
             elif result.status is not ResultStatus.PASS:
                 unresolved[result.status.value] += 1
             if result.status is not ResultStatus.PASS:
@@ -296,6 +477,8 @@ def _context(report: RunReport) -> dict[str, Any]:
             :TOP_RULES
         ]
     ]
+    issues = sorted((_issue_view(i) for i in report.waivers), key=lambda i: ISSUE_ORDER[i.problem])
+    issue_counts = Counter(i.problem for i in issues)
     css, js = _asset(CSS_NAME), _asset(JS_NAME)
     csp = (
         f"default-src 'none'; style-src {css.csp}; script-src {js.csp}; "
@@ -303,14 +486,22 @@ def _context(report: RunReport) -> dict[str, Any]:
     )
     return {
         "report": report,
+        "trigger": TRIGGER_LABELS.get(report.run.trigger, f"{report.run.trigger} run"),
         "tenants": tenants,
         "failing_by_severity": [(s.value, failing_by_severity[s]) for s in SEVERITIES],
         "failing_results": sum(failing_by_severity.values()),
+        "waived_results": waived_results,
         "errored_results": unresolved[ResultStatus.ERROR.value],
         "not_evaluated_results": unresolved[ResultStatus.NOT_EVALUATED.value],
         "drifted_tenants": sum(1 for t in report.tenants if t.drift),
+        "lifecycle_counts": [(k, lifecycles[k]) for k in ("new", "regressed", "resolved")],
+        "tracked": bool(lifecycles),
         "top_rules": top,
         "rule_options": [(rule_id, problem_tenants[rule_id]) for rule_id in sorted(rule_info)],
+        "waiver_issues": issues,
+        "issue_counts": [
+            (p, issue_counts[p], ISSUE_TEXT[p]) for p in ISSUE_ORDER if issue_counts[p]
+        ],
         "css": css.text,
         "js": js.text,
         "csp": csp,

@@ -6,83 +6,12 @@ with a config file and environment variables, exactly as it would reach Okta and
 
 from __future__ import annotations
 
-import itertools
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
-import pytest
+from cli_helpers import new_id, report, run_cli, write_config
 
-from auditor.demo import Fleet, emulator_environment
+from auditor.demo import emulator_environment
 from auditor.emulator.okta import Fault
-
-_ids = itertools.count(1)
-
-
-@pytest.fixture
-def fleet(okta_emulator, moto_cognito):
-    """An empty fleet on the session's emulators (tenant ids are unique per test)."""
-    return Fleet(okta=okta_emulator, cognito=moto_cognito, base_domain="rapticore.io", tenants=[])
-
-
-def new_id(prefix: str) -> str:
-    return f"{prefix}{next(_ids)}"
-
-
-def write_config(fleet: Fleet, path: Path, *, extra: str = "") -> dict[str, str]:
-    """The fleet's tenants as a YAML config; tokens come from the environment."""
-    env: dict[str, str] = {}
-    lines = ["version: 1", "base_domain: rapticore.io", extra, "tenants:"]
-    for t in fleet.tenants:
-        var = f"OKTA_TOKEN_{t.tenant_id.upper()}"
-        env[var] = t.org.token
-        lines += [
-            f"  - id: {t.tenant_id}",
-            "    okta:",
-            f"      org_url: {t.org.url}",
-            f"      token: ${{{var}}}",
-            "      request_timeout: 5",
-            "    cognito:",
-            f"      region: {t.cognito.region}",
-            f"      user_pool_id: {t.cognito.user_pool_id}",
-            f"      provider_name: {t.cognito.provider_name}",
-        ]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return env
-
-
-def run_cli(args: list[str], cwd: Path, env: dict[str, str | None]) -> subprocess.CompletedProcess[str]:
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("AUDITOR_")}
-    for key, value in env.items():
-        if value is None:
-            full_env.pop(key, None)
-        else:
-            full_env[key] = value
-    return subprocess.run(
-        [sys.executable, "-m", "auditor", *args],
-        cwd=cwd, env=full_env, capture_output=True, text=True, timeout=120, check=False,
-    )
-
-
-@pytest.fixture
-def audit(fleet, moto_cognito, tmp_path):
-    """Run ``auditor audit`` on the fleet's config; returns the process and the report dir."""
-
-    def _run(*args: str, extra_config: str = "", env: dict[str, str] | None = None):
-        config = tmp_path / "auditor.yaml"
-        tokens = write_config(fleet, config, extra=extra_config)
-        full_env = {**emulator_environment(moto_cognito), **tokens, **(env or {})}
-        proc = run_cli(["audit", "--config", str(config), *args], tmp_path, full_env)
-        return proc, tmp_path / "reports-out"
-
-    return _run
-
-
-def report(out: Path) -> dict:
-    return json.loads((out / "report.json").read_text())
-
 
 def test_compliant_tenant_exits_0_with_both_reports(fleet, audit):
     """A compliant tenant passes every rule: exit 0, report.json and report.html written."""

@@ -6,10 +6,11 @@ as the rule engine would build them, with RunReport models directly.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from auditor.results import (
     DriftEntry,
+    Lifecycle,
     ResultStatus,
     RuleResult,
     RunInfo,
@@ -19,6 +20,8 @@ from auditor.results import (
     TenantError,
     TenantReport,
     TenantStatus,
+    WaiverIssue,
+    WaiverNote,
 )
 
 CATALOG: tuple[tuple[str, Severity], ...] = (
@@ -43,6 +46,7 @@ CATALOG: tuple[tuple[str, Severity], ...] = (
     ("cognito_domain_active", Severity.CRITICAL),
 )
 SEVERITY = dict(CATALOG)
+RUN_STARTED = "2025-01-01T02:00:00Z"
 
 REMEDIATION = (
     "1. In the Okta Admin Console, open Applications > Applications.\n"
@@ -74,6 +78,9 @@ def failing(  # noqa: PLR0913 - keyword-only fields of one result
     actual: Any = None,
     status: ResultStatus = ResultStatus.FAIL,
     title: str | None = None,
+    lifecycle: Lifecycle | None = None,
+    first_seen: str | None = None,
+    waiver: WaiverNote | None = None,
 ) -> RuleResult:
     """The catalog rule's non-passing result (``fail`` unless told otherwise)."""
     return RuleResult(
@@ -85,7 +92,35 @@ def failing(  # noqa: PLR0913 - keyword-only fields of one result
         actual=actual,
         remediation=REMEDIATION if status is ResultStatus.FAIL else None,
         title=title if title is not None else title_of(rule_id),
+        fingerprint=f"fp-{rule_id}" if lifecycle else None,
+        lifecycle=lifecycle,
+        first_seen=first_seen,
+        last_seen=RUN_STARTED if lifecycle else None,
+        waiver=waiver,
     )
+
+
+def resolved(rule_id: str, *, first_seen: str = "2024-12-01T02:00:00Z") -> RuleResult:
+    """The catalog rule's passing result for a finding that failed in earlier runs."""
+    return passing(rule_id).model_copy(
+        update={
+            "fingerprint": f"fp-{rule_id}",
+            "lifecycle": "resolved",
+            "first_seen": first_seen,
+            "last_seen": "2024-12-31T02:00:00Z",
+        }
+    )
+
+
+def waiver(
+    *,
+    reason: str = "Partner SSO migration, ticket SEC-142",
+    owner: str = "alice@example.com",
+    expires: str = "2025-06-30",
+    expiring_soon: bool = False,
+) -> WaiverNote:
+    """A waiver note as apply_waivers puts on a covered failure."""
+    return WaiverNote(reason=reason, owner=owner, expires=expires, expiring_soon=expiring_soon)
 
 
 def tenant(
@@ -99,7 +134,7 @@ def tenant(
     results = [by_id.get(rule_id, passing(rule_id)) for rule_id, _ in CATALOG]
     if errors:
         status = TenantStatus.ERROR
-    elif any(r.status is not ResultStatus.PASS for r in results):
+    elif any(r.counts or r.status is ResultStatus.ERROR for r in results):
         status = TenantStatus.FAIL
     else:
         status = TenantStatus.PASS
@@ -108,22 +143,29 @@ def tenant(
     )
 
 
-def run_of(*tenants: TenantReport) -> RunReport:
+def run_of(
+    *tenants: TenantReport,
+    waivers: list[WaiverIssue] | None = None,
+    trigger: Literal["manual", "schedule", "demo"] = "manual",
+) -> RunReport:
     """A run report around the tenants, with the summary counted from them."""
     statuses = [t.status for t in tenants]
     return RunReport(
         run=RunInfo(
             id="run-20250101T020000Z",
-            started_at="2025-01-01T02:00:00Z",
+            started_at=RUN_STARTED,
             finished_at="2025-01-01T02:00:09Z",
+            trigger=trigger,
         ),
         summary=Summary(
             tenants=len(tenants),
             passed=statuses.count(TenantStatus.PASS),
             failed=statuses.count(TenantStatus.FAIL),
             errored=statuses.count(TenantStatus.ERROR),
+            waived=sum(r.waiver is not None for t in tenants for r in t.results),
         ),
         tenants=list(tenants),
+        waivers=waivers or [],
     )
 
 
@@ -177,3 +219,100 @@ def small_run() -> RunReport:
         ],
     )
     return run_of(good, bad, broken)
+
+
+def memory_run() -> RunReport:
+    """A scheduled run with lifecycle, waived and resolved results, drift and waiver issues."""
+    globex = tenant(
+        "globex",
+        failing(
+            "okta_app_active",
+            message="the app is INACTIVE",
+            lifecycle="new",
+            first_seen=RUN_STARTED,
+        ),
+        failing(
+            "okta_app_assigned",
+            message="no group is assigned",
+            lifecycle="persisting",
+            first_seen="2024-11-03T02:00:00Z",
+        ),
+        failing(
+            "cognito_idp_scopes",
+            message="authorize_scopes lacks email",
+            lifecycle="regressed",
+            first_seen="2024-10-01T02:00:00Z",
+        ),
+        failing(
+            "okta_app_no_foreign_redirect_uris",
+            message="redirect URI https://sso.partner.example/cb: host is outside the base domain",
+            expected=[],
+            actual=["https://sso.partner.example/cb"],
+            lifecycle="persisting",
+            first_seen="2024-12-15T02:00:00Z",
+            waiver=waiver(expiring_soon=True, expires="2025-01-10"),
+        ),
+        resolved("okta_app_signout_redirect_uri"),
+        drift=[
+            DriftEntry(
+                path="okta.app.settings.oauthClient.redirect_uris",
+                before=["https://auth.globex.rapticore.io/oauth2/idpresponse"],
+                after=[
+                    "https://auth.globex.rapticore.io/oauth2/idpresponse",
+                    "https://evil.example.com/cb",
+                ],
+                against="previous",
+                added=["https://evil.example.com/cb"],
+                removed=[],
+            ),
+            DriftEntry(
+                path="okta.app.settings.oauthClient.grant_types",
+                before=["authorization_code", "refresh_token"],
+                after=["authorization_code", "implicit"],
+                against="baseline",
+                added=["implicit"],
+                removed=["refresh_token"],
+            ),
+            DriftEntry(
+                path="cognito.idp.client_secret",
+                before="rotated",
+                after="rotated",
+                against="baseline",
+            ),
+        ],
+    )
+    # Every failure waived: the tenant passes, and its waived result is no open failure.
+    hooli = tenant(
+        "hooli",
+        failing(
+            "okta_app_no_excess_scopes",
+            message="grants okta.users.manage beyond the allowed scopes",
+            waiver=waiver(reason="Provisioning pilot", owner="bob@example.com"),
+        ),
+    )
+    issues = [
+        WaiverIssue(
+            tenant="*",
+            rule="okta_app_signout_redirect_uri",
+            owner="carol@example.com",
+            expires="2025-03-01",
+            problem="stale",
+        ),
+        WaiverIssue(
+            tenant="initech",
+            rule="cognito_idp_scopes",
+            subject="email",
+            owner="dave@example.com",
+            expires="2024-12-31",
+            problem="expired",
+        ),
+        WaiverIssue(
+            tenant="globex",
+            rule="okta_app_no_foreign_redirect_uris",
+            subject="https://sso.partner.example/cb",
+            owner="alice@example.com",
+            expires="2025-01-10",
+            problem="expiring",
+        ),
+    ]
+    return run_of(globex, hooli, tenant("acme"), waivers=issues, trigger="schedule")

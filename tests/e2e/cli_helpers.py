@@ -1,0 +1,59 @@
+"""Helpers for the end-to-end tests: write a config for a fleet, run the CLI."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from auditor.demo import Fleet
+
+_ids = itertools.count(1)
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}{next(_ids)}"
+
+
+def write_config(fleet: Fleet, path: Path, *, extra: str = "") -> dict[str, str]:
+    """The fleet's tenants as a YAML config; tokens come from the environment."""
+    env: dict[str, str] = {}
+    lines = ["version: 1", "base_domain: rapticore.io", extra, "tenants:"]
+    for t in fleet.tenants:
+        var = f"OKTA_TOKEN_{t.tenant_id.upper()}"
+        env[var] = t.org.token
+        lines += [
+            f"  - id: {t.tenant_id}",
+            "    okta:",
+            f"      org_url: {t.org.url}",
+            f"      token: ${{{var}}}",
+            "      request_timeout: 5",
+            "    cognito:",
+            f"      region: {t.cognito.region}",
+            f"      user_pool_id: {t.cognito.user_pool_id}",
+            f"      provider_name: {t.cognito.provider_name}",
+        ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return env
+
+
+def run_cli(args: list[str], cwd: Path, env: dict[str, str | None]) -> subprocess.CompletedProcess[str]:
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("AUDITOR_")}
+    for key, value in env.items():
+        if value is None:
+            full_env.pop(key, None)
+        else:
+            full_env[key] = value
+    return subprocess.run(
+        [sys.executable, "-m", "auditor", *args],
+        cwd=cwd, env=full_env, capture_output=True, text=True, timeout=120, check=False,
+    )
+
+
+def report(out: Path) -> dict:
+    return json.loads((out / "report.json").read_text())
+
+
