@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from auditor.collect.secrets import SecretHasher
 from auditor.collect.tenant import collect_fleet, utc_now
-from auditor.config import TenantConfig
 from auditor.results import (
     DriftEntry,
     RuleResult,
@@ -25,8 +23,14 @@ from auditor.results import (
     TenantReport,
     TenantStatus,
 )
-from auditor.rules import RulePack
-from auditor.snapshot import TenantSnapshot
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from auditor.collect.secrets import SecretHasher
+    from auditor.config import TenantConfig
+    from auditor.rules import RulePack
+    from auditor.snapshot import TenantSnapshot
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1

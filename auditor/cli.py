@@ -15,19 +15,19 @@ import os
 import sys
 import textwrap
 from datetime import UTC, datetime
-from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
-from auditor import __version__
-from auditor.config import AuditorConfig, TenantConfig, load_config_with_lines
 from sqlalchemy.exc import SQLAlchemyError
 
+from auditor import __version__
+from auditor.config import AuditorConfig, TenantConfig, load_config_with_lines
 from auditor.errors import InputError, UsageError
 from auditor.store.errors import StoreError
-from auditor.yamlsource import LineIndex
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from auditor.collect.secrets import SecretHasher
     from auditor.history import Trigger
     from auditor.report import ReportFormat
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from auditor.rules import RulePack
     from auditor.store import Store
     from auditor.waivers import Waiver
+    from auditor.yamlsource import LineIndex
 from auditor.results import ResultStatus, RunReport, Severity, TenantStatus
 
 EXIT_OK = 0
@@ -353,17 +354,17 @@ def _cmd_audit(args: argparse.Namespace) -> int:
             config.waivers, set(pack.ids), known_tenants={t.id for t in config.tenants}
         )
     return _audit_and_report(
-        config, tenants, pack, Path(args.output), formats, Severity(args.fail_on),
-        waivers=waivers,
+        config, tenants, pack=pack, output=Path(args.output), formats=formats,
+        fail_on=Severity(args.fail_on), waivers=waivers,
     )
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
     import tempfile  # noqa: PLC0415
 
-    from auditor.collect.secrets import SecretHasher  # noqa: PLC0415
+    from auditor.collect.secrets import SecretHasher  # noqa: PLC0415 - keep --help fast
     from auditor.demo import build_demo_fleet, running_fleet  # noqa: PLC0415
-    from auditor.rules import load_rule_pack  # noqa: PLC0415
+    from auditor.rules import load_rule_pack  # noqa: PLC0415 - keep --help fast
     from auditor.store import open_store  # noqa: PLC0415
 
     formats = _formats(args.format)
@@ -377,8 +378,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         hasher = SecretHasher.ephemeral()
         say("demo: run 1, six tenants exactly as the setup guide says; "
             "their state is accepted as the baseline")
-        _audit_and_report(config, config.tenants, pack, output, formats, Severity.INFO,
-                          trigger="demo", hasher=hasher)
+        _audit_and_report(config, config.tenants, pack=pack, output=output, formats=formats,
+                          fail_on=Severity.INFO, trigger="demo", hasher=hasher)
         store = open_store(config.store)
         try:
             for tenant in config.tenants:
@@ -388,11 +389,11 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             store.close()
         drift()
         say("demo: then the admins changed things:")
-        for tenant in fleet.tenants:
-            say(f"  {tenant.tenant_id:<9} {tenant.story}")
+        for demo_tenant in fleet.tenants:
+            say(f"  {demo_tenant.tenant_id:<9} {demo_tenant.story}")
         say("demo: run 2, the nightly audit:")
-        _audit_and_report(config, config.tenants, pack, output, formats, Severity.INFO,
-                          trigger="demo", hasher=hasher)
+        _audit_and_report(config, config.tenants, pack=pack, output=output, formats=formats,
+                          fail_on=Severity.INFO, trigger="demo", hasher=hasher)
     say(f"demo: done. Open {output / 'report.html'} in a browser to see failures, drift "
         "since the baseline and remediation; `auditor --help` shows the real commands.")
     return EXIT_OK
@@ -432,17 +433,17 @@ def _formats(text: str) -> list[ReportFormat]:
 def _audit_and_report(  # noqa: PLR0913 - the run's whole context, passed explicitly
     config: AuditorConfig,
     tenants: Sequence[TenantConfig],
+    *,
     pack: RulePack,
     output: Path,
     formats: Sequence[ReportFormat],
     fail_on: Severity,
-    *,
     waivers: Sequence[Waiver] = (),
     trigger: Trigger = "manual",
     hasher: SecretHasher | None = None,
 ) -> int:
     from auditor.audit import EXIT_COLLECTION_ERROR, audit_sync, exit_code  # noqa: PLC0415
-    from auditor.collect.secrets import SecretHasher  # noqa: PLC0415
+    from auditor.collect.secrets import SecretHasher  # noqa: PLC0415 - keep --help fast
     from auditor.history import remember  # noqa: PLC0415
     from auditor.progress import Progress  # noqa: PLC0415
     from auditor.store import open_store  # noqa: PLC0415

@@ -8,11 +8,10 @@ the machine and no credential is needed. The same builders serve the end-to-end 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
 
@@ -30,6 +29,9 @@ from auditor.emulator.cognito import (
     build_compliant_cognito,
 )
 from auditor.emulator.okta import OktaEmulator, OktaOrg, compliant_org
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
 
 DEMO_BASE_DOMAIN = "rapticore.io"
 

@@ -8,9 +8,7 @@ built from that, and the whole run is saved in one transaction. Pure wiring over
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
 from typing import TYPE_CHECKING, Literal
 
 from auditor.audit import AuditRun, TenantOutcome, build_report
@@ -18,6 +16,9 @@ from auditor.drift import diff_snapshots
 from auditor.store import fingerprint, lifecycle_of, parse_time
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from datetime import date, datetime
+
     from auditor.results import DriftEntry, RuleResult, RunReport
     from auditor.store import Store
     from auditor.waivers import Waiver

@@ -6,9 +6,10 @@ import logging
 import sys
 import threading
 import time
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from auditor.snapshot import TenantSnapshot
+if TYPE_CHECKING:
+    from auditor.snapshot import TenantSnapshot
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +30,7 @@ class Progress:
         self._last_log = time.monotonic()
 
     def __call__(self, snapshot: TenantSnapshot) -> None:
+        """Count one finished tenant and show the progress."""
         with self._lock:
             self.done += 1
             self.errored += snapshot.has_errors

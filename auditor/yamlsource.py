@@ -11,12 +11,14 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from auditor.errors import InputError
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 Loc = tuple[str | int, ...]
 
@@ -90,9 +92,7 @@ def _to_python(node: yaml.Node, loc: Loc, index: LineIndex, *, substitute_env: b
         ]
     # A scalar: let PyYAML's resolver give it its type (int, bool, null, str...).
     try:
-        value = yaml.SafeLoader(  # type: ignore[no-untyped-call]
-            ""
-        ).construct_object(node, deep=True)
+        value = yaml.SafeLoader("").construct_object(node, deep=True)
     except (ValueError, yaml.constructor.ConstructorError) as exc:
         # An impossible date (2026-02-30) or a bad tag: say so at its line.
         hint = ": write dates YYYY-MM-DD" if node.tag.endswith(":timestamp") else ""

@@ -8,7 +8,7 @@ renders both formats and prints sizes and render times. Nothing is written unles
     .venv/bin/python benchmarks/report_size.py [--tenants 1000] [--seed 7] [--out DIR]
 """
 
-# ruff: noqa: INP001 - a script run by path, not part of a package
+
 
 from __future__ import annotations
 
@@ -166,7 +166,7 @@ def main() -> None:
     report = synthetic_run(args.tenants, args.seed)
     built = time.perf_counter() - start
     summary = report.summary
-    print(  # noqa: T201 - a benchmark's output is its report
+    print(
         f"{summary.tenants} tenants x {len(CATALOG)} rules: {summary.passed} pass, "
         f"{summary.failed} fail, {summary.errored} error (built in {built:.2f}s)"
     )
@@ -177,7 +177,7 @@ def main() -> None:
             data = render(fmt, report)
             timings.append(time.perf_counter() - start)
         gz = len(gzip.compress(data))
-        print(  # noqa: T201
+        print(
             f"{fmt.filename:12} {len(data) / 1e6:7.2f} MB  (gzip {gz / 1e6:5.2f} MB)  "
             f"render median {statistics.median(timings):6.3f}s of {args.repeat}  "
             f"({len(data) / summary.tenants / 1e3:.1f} kB/tenant)"

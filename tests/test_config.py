@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import textwrap
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from auditor.config import load_config
 from auditor.errors import InputError
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 VALID = """\
 version: 1
@@ -76,7 +79,7 @@ def test_http_org_url_is_refused(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("host", ["127.0.0.1:8080", "localhost:9000", "[::1]:7000"])
 def test_http_loopback_needs_the_explicit_switch(tmp_path, monkeypatch, host):
-    """http to loopback works only with AUDITOR_ALLOW_HTTP_LOOPBACK=1."""
+    """Http to loopback works only with AUDITOR_ALLOW_HTTP_LOOPBACK=1."""
     monkeypatch.setenv("OKTA_TOKEN_ACME", "t")
     path = write(tmp_path, VALID.replace("https://acme.okta.com", f"http://{host}"))
     monkeypatch.delenv("AUDITOR_ALLOW_HTTP_LOOPBACK", raising=False)

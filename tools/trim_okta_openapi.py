@@ -1,4 +1,4 @@
-# ruff: noqa: INP001 - tools/ holds scripts run by hand, not an importable package
+
 """Cut Okta's Management API spec down to what the Okta emulator serves.
 
 Okta publishes one OpenAPI document of about 3.4 MB. The emulator's contract tests only

@@ -319,7 +319,7 @@ class _CognitoReader:
             if failure.fatal:
                 self._fatal = failure.message
             return self._error(name, failure.message)
-        except Exception as exc:  # noqa: BLE001 - a collector bug must become an ERROR section: never an exception out of the audit, never an empty pass
+        except Exception as exc:  # noqa: BLE001 - as in _section: a bug must become ERROR sections
             logger.error(  # noqa: TRY400 - no traceback: its text could quote response values
                 "bug while collecting cognito %s for tenant %s: %s",
                 name,

@@ -52,10 +52,10 @@ def discovery_url(issuer: str) -> str:
     return issuer.rstrip("/") + WELL_KNOWN
 
 
-async def fetch_discovery(issuer: str, *, timeout: float) -> OidcDiscovery:
+async def fetch_discovery(issuer: str, *, seconds: float) -> OidcDiscovery:
     """Fetch and parse the discovery document; raise :class:`OktaCallError` on failure."""
     url = discovery_url(issuer)
-    client_timeout = aiohttp.ClientTimeout(total=timeout)
+    client_timeout = aiohttp.ClientTimeout(total=seconds)
     async with (
         aiohttp.ClientSession(timeout=client_timeout) as session,
         session.get(url, allow_redirects=False, headers={"Accept": "application/json"}) as resp,

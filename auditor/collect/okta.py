@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote, urlsplit
 
 import aiohttp
@@ -24,10 +23,9 @@ from auditor.collect.okta_client import (
     OktaReader,
     build_client,
 )
-from auditor.collect.secrets import SecretHasher
-from auditor.config import OktaConfig
 from auditor.snapshot import (
     CollectionError,
+    ErrorSource,
     OidcDiscovery,
     OktaApp,
     OktaAppCredentials,
@@ -43,7 +41,14 @@ from auditor.snapshot import (
     OktaScopeGrant,
     SecretRef,
     Section,
+    SectionStatus,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+    from auditor.collect.secrets import SecretHasher
+    from auditor.config import OktaConfig
 
 T = TypeVar("T")
 
@@ -62,10 +67,8 @@ class ShapeError(ValueError):
 class _Errors:
     items: list[CollectionError] = field(default_factory=list)
 
-    def add(self, section: str, message: str, source: str = "okta") -> str:
-        self.items.append(
-            CollectionError(source=source, section=section, message=message)  # type: ignore[arg-type]
-        )
+    def add(self, section: str, message: str, source: ErrorSource = "okta") -> str:
+        self.items.append(CollectionError(source=source, section=section, message=message))
         return message
 
 
@@ -125,12 +128,16 @@ async def collect_okta(
 
     async with client:
         reader = OktaReader(client, config.org_url)
-        half = await _collect_app_parts(reader, config, app_id, hasher, errors, discovery)
+        half = await _collect_app_parts(
+            reader, config=config, app_id=app_id, hasher=hasher, errors=errors,
+            discovery=discovery,
+        )
     return half, errors.items
 
 
 async def _collect_app_parts(  # noqa: PLR0913 - one call site, all of it context
     reader: OktaReader,
+    *,
     config: OktaConfig,
     app_id: str,
     hasher: SecretHasher,
@@ -270,11 +277,12 @@ async def _mapping_sections(
         reason = "the org has no default user type"
         return Section.absent(reason), Section.skipped(reason)
     type_id: str = default["id"]
-    mapping = await _section(
-        errors, "profile_mapping", lambda: _mapping(reader, type_id, app_id)
-    )
-    if mapping.status == "ok" and mapping.value is None:
+    found = await _section(errors, "profile_mapping", lambda: _mapping(reader, type_id, app_id))
+    mapping: Section[OktaProfileMapping]
+    if found.status is SectionStatus.OK and found.value is None:
         mapping = Section.absent("no profile mapping from the default Okta user type to the app")
+    else:
+        mapping = Section(status=found.status, value=found.value, reason=found.reason)
     return Section.ok(type_id), mapping
 
 
@@ -320,7 +328,7 @@ async def _discovery_section(
             "not fetched"
         )
     try:
-        return Section.ok(await fetch_discovery(issuer, timeout=config.request_timeout))
+        return Section.ok(await fetch_discovery(issuer, seconds=config.request_timeout))
     except (OktaCallError, ShapeError) as exc:
         return Section.error(errors.add("discovery", str(exc), source="discovery"))
     except (aiohttp.ClientError, TimeoutError, OSError) as exc:

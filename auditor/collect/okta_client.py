@@ -27,15 +27,17 @@ import asyncio
 import json
 import logging
 import re
-from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import aiohttp
 from okta.cache.no_op_cache import NoOpCache
 from okta.client import Client
 
-from auditor.config import OktaConfig
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from auditor.config import OktaConfig
 
 _SDK_LOGGER = "okta-sdk-python"
 _LINK = re.compile(r'<([^>]*)>\s*;\s*rel="?([^";]+)"?')
@@ -176,7 +178,7 @@ class OktaReader:
             raise OktaCallError(
                 f"GET {path}: Okta sent a body that is not valid JSON ({exc.msg})"
             ) from None
-        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             raise OktaCallError(f"GET {path}: {_describe_transport(exc)}") from None
         if error is not None:
             raise _call_error(path, error)

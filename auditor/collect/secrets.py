@@ -16,9 +16,12 @@ import hashlib
 import hmac
 import os
 import secrets
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from auditor.snapshot import SecretRef
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 FINGERPRINT_KEY_ENV = "AUDITOR_FINGERPRINT_KEY"
 _FINGERPRINT_HEX_CHARS = 24

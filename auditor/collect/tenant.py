@@ -11,11 +11,11 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from typing import Any
+from typing import TYPE_CHECKING
 
 from auditor.collect.cognito import collect_cognito
 from auditor.collect.okta import collect_okta
-from auditor.collect.secrets import SecretHasher
-from auditor.config import TenantConfig
 from auditor.snapshot import (
     CognitoHalf,
     CollectionError,
@@ -24,6 +24,10 @@ from auditor.snapshot import (
     SectionStatus,
     TenantSnapshot,
 )
+
+if TYPE_CHECKING:
+    from auditor.collect.secrets import SecretHasher
+    from auditor.config import TenantConfig
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +48,7 @@ async def collect_tenant(
         cognito, cognito_errors = await asyncio.to_thread(
             collect_cognito, tenant, base_domain, hasher
         )
-    except Exception as exc:  # noqa: BLE001 - a bug must cost one tenant, not the fleet
+    except Exception as exc:
         log.exception("tenant %s: Cognito collector failed", tenant.id)
         cognito, cognito_errors = _failed_cognito(tenant, f"internal error: {exc!r}")
 
@@ -63,7 +67,7 @@ async def collect_tenant(
             tenant.okta, hasher, app_id=app_id, issuer=issuer,
             issuer_unknown_reason=issuer_unknown,
         )
-    except Exception as exc:  # noqa: BLE001 - same reason as above
+    except Exception as exc:
         log.exception("tenant %s: Okta collector failed", tenant.id)
         okta, okta_errors = _failed_okta(tenant, app_id, f"internal error: {exc!r}")
 
@@ -99,14 +103,14 @@ async def collect_fleet(
 
 
 def _failed_cognito(tenant: TenantConfig, reason: str) -> tuple[CognitoHalf, list[CollectionError]]:
-    failed = Section.error(reason)
+    failed: Section[Any] = Section.error(reason)
     half = CognitoHalf(
         region=tenant.cognito.region,
         user_pool_id=tenant.cognito.user_pool_id,
         provider_name=tenant.cognito.provider_name,
-        idp=failed,  # type: ignore[arg-type]
-        app_clients=failed,  # type: ignore[arg-type]
-        domain=failed,  # type: ignore[arg-type]
+        idp=failed,
+        app_clients=failed,
+        domain=failed,
     )
     return half, [CollectionError(source="cognito", section="cognito", message=reason)]
 
@@ -114,17 +118,17 @@ def _failed_cognito(tenant: TenantConfig, reason: str) -> tuple[CognitoHalf, lis
 def _failed_okta(
     tenant: TenantConfig, app_id: str | None, reason: str
 ) -> tuple[OktaHalf, list[CollectionError]]:
-    failed = Section.error(reason)
+    failed: Section[Any] = Section.error(reason)
     half = OktaHalf(
         org_url=tenant.okta.org_url,
         custom_domain=tenant.okta.custom_domain,
         app_id=app_id,
-        app=failed,  # type: ignore[arg-type]
-        grants=failed,  # type: ignore[arg-type]
-        default_user_type_id=failed,  # type: ignore[arg-type]
-        profile_mapping=failed,  # type: ignore[arg-type]
-        secrets=failed,  # type: ignore[arg-type]
-        assignments=failed,  # type: ignore[arg-type]
-        discovery=failed,  # type: ignore[arg-type]
+        app=failed,
+        grants=failed,
+        default_user_type_id=failed,
+        profile_mapping=failed,
+        secrets=failed,
+        assignments=failed,
+        discovery=failed,
     )
     return half, [CollectionError(source="okta", section="okta", message=reason)]

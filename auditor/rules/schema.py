@@ -26,7 +26,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 
-from auditor.results import Severity  # noqa: TC001 - pydantic reads it at runtime
+from auditor.results import Severity
 
 RULE_ID_PATTERN = r"^[a-z][a-z0-9_]{2,63}$"
 Normalizer = Literal["trim", "lower", "split"]

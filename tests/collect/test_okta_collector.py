@@ -271,7 +271,7 @@ def test_okta_yaml_and_env_do_not_change_the_client(okta_org, tmp_path, monkeypa
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("OKTA_CLIENT_TOKEN", "wrong-too")
     monkeypatch.setenv("OKTA_CLIENT_CACHE_ENABLED", "true")
-    half, errors = collect(okta_org)
+    _, errors = collect(okta_org)
     assert errors == []
     first = api_calls(okta_org, f"/api/v1/apps/{okta_org.app_id}")
     collect(okta_org)

@@ -19,10 +19,10 @@ _ids = itertools.count(1)
 
 
 @pytest.fixture
-def fleet(okta_emulator, moto_cognito, cognito_env, monkeypatch):
+def fleet(okta_emulator, cognito_env, monkeypatch):
     """An empty fleet on the session's emulators, with boto3 pointed at moto."""
     monkeypatch.setenv("AUDITOR_ALLOW_HTTP_LOOPBACK", "1")
-    return Fleet(okta=okta_emulator, cognito=moto_cognito, base_domain="rapticore.io", tenants=[])
+    return Fleet(okta=okta_emulator, cognito=cognito_env, base_domain="rapticore.io", tenants=[])
 
 
 def snap(tenant):

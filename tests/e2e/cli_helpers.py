@@ -7,9 +7,12 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-from auditor.demo import Fleet
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from auditor.demo import Fleet
 
 _ids = itertools.count(1)
 
@@ -40,14 +43,17 @@ def write_config(fleet: Fleet, path: Path, *, extra: str = "") -> dict[str, str]
     return env
 
 
-def run_cli(args: list[str], cwd: Path, env: dict[str, str | None]) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    args: list[str], cwd: Path, env: dict[str, str | None]
+) -> subprocess.CompletedProcess[str]:
+    """``python -m auditor ARGS`` in ``cwd``; ``env`` adds (or, with None, removes) variables."""
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("AUDITOR_")}
     for key, value in env.items():
         if value is None:
             full_env.pop(key, None)
         else:
             full_env[key] = value
-    return subprocess.run(
+    return subprocess.run(  # noqa: S603 - our own CLI, arguments from the test
         [sys.executable, "-m", "auditor", *args],
         cwd=cwd, env=full_env, capture_output=True, text=True, timeout=120, check=False,
     )

@@ -13,6 +13,7 @@ from cli_helpers import new_id, report, run_cli, write_config
 from auditor.demo import emulator_environment
 from auditor.emulator.okta import Fault
 
+
 def test_compliant_tenant_exits_0_with_both_reports(fleet, audit):
     """A compliant tenant passes every rule: exit 0, report.json and report.html written."""
     tenant = fleet.add(new_id("ok"))
@@ -103,7 +104,7 @@ def test_bad_config_exits_2_with_file_and_line(tmp_path):
     assert "org_ur" in proc.stderr
 
 
-def test_missing_env_variable_exits_2_naming_it(fleet, audit, tmp_path):
+def test_missing_env_variable_exits_2_naming_it(fleet, audit):
     """An unset ${OKTA_TOKEN_...} exits 2 and names the variable."""
     tenant = fleet.add(new_id("noenv"))
     var = f"OKTA_TOKEN_{tenant.tenant_id.upper()}"

@@ -27,7 +27,7 @@ def results_of(out):
 
 
 def test_drift_and_lifecycle_across_three_runs(fleet, audit, cli, tmp_path):
-    """A foreign redirect URI appears (new, drift vs previous and baseline), then is fixed (resolved)."""
+    """A foreign redirect URI appears (new; drift vs previous and baseline), then is resolved."""
     tenant = fleet.add(new_id("mem"))
     proc, out = audit("--all")
     assert proc.returncode == 0, proc.stderr
@@ -69,7 +69,7 @@ def test_drift_and_lifecycle_across_three_runs(fleet, audit, cli, tmp_path):
 
 
 def test_history_and_diff_show_what_changed(fleet, audit, cli):
-    """`auditor history` lists the runs with their changes; `auditor diff` shows the latest change."""
+    """`auditor history` lists runs with their changes; `auditor diff` shows the latest one."""
     tenant = fleet.add(new_id("hist"))
     audit("--all")
     add_evil_redirect(tenant.org)

@@ -10,10 +10,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from report_builders import failing, run_of, tenant
+from report_builders import failing, resolved, run_of, tenant, waiver
 
 from auditor.report import ReportFormat, render
-from auditor.results import DriftEntry, RunReport, TenantError
+from auditor.results import DriftEntry, RunReport, TenantError, WaiverIssue
 
 CHROMIUM = Path("/usr/bin/chromium")
 
@@ -36,7 +36,7 @@ PAYLOADS = (
 def _run() -> RunReport:
     script, img, attr, svg = PAYLOADS
     return run_of(
-        tenant("acme"),
+        tenant("acme", resolved("okta_app_assigned")),
         tenant(
             "globex",
             failing(
@@ -44,13 +44,41 @@ def _run() -> RunReport:
                 message=f"app label {script}",
                 expected=[img],
                 actual={"label": svg},
+                lifecycle="persisting",
+                first_seen="2024-11-03T02:00:00Z",
+            ),
+            failing(
+                "okta_app_no_foreign_redirect_uris",
+                message=f"redirect URI {svg}",
+                expected=[],
+                actual=[img],
+                lifecycle="new",
+                waiver=waiver(reason=f"pilot {script}", owner=attr, expiring_soon=True),
             ),
             drift=[
-                DriftEntry(path="okta.app.label", before=attr, after=script, against="previous")
+                DriftEntry(path="okta.app.label", before=attr, after=script, against="previous"),
+                DriftEntry(
+                    path="okta.app.settings.oauthClient.redirect_uris",
+                    before=[],
+                    after=[svg],
+                    against="baseline",
+                    added=[svg, img],
+                    removed=[script],
+                ),
             ],
         ),
         tenant("initech", errors=[TenantError(source="okta", message=img)]),
         tenant(f"hostile{attr}"),
+        waivers=[
+            WaiverIssue(
+                tenant="globex",
+                rule=attr,
+                subject=svg,
+                owner=script,
+                expires="2025-01-10",
+                problem="expiring",
+            )
+        ],
     )
 
 
@@ -102,6 +130,11 @@ def test_filter_script_runs_and_no_payload_executes(page: Path, tmp_path: Path) 
     assert '<form id="filters" class="filters">' in dom  # shown once the script runs
     assert {"acme", "globex", "initech"} <= set(re.findall(r'data-tenant="([a-z]+)"', dom))
     assert _hidden_tenants(dom) == set()
+    # The memory parts are painted as text, payloads and all.
+    assert "Waivers needing attention" in dom
+    assert '<span class="wv">waived</span>' in dom
+    assert "Resolved since last run (1)" in dom
+    assert "redirect_uris: + &lt;img src=x onerror=" in dom
 
 
 def test_filters_from_the_url_fragment_hide_other_tenants(page: Path, tmp_path: Path) -> None:
@@ -114,6 +147,14 @@ def test_filters_from_the_url_fragment_hide_other_tenants(page: Path, tmp_path: 
     assert "Showing 1 of 4 tenants" in dom
     assert "globex" not in _hidden_tenants(dom)
     assert len(_hidden_tenants(dom)) == 3
+
+    # A waived failure still finds its tenant by rule; its open failures are hidden.
+    rule = "okta_app_no_foreign_redirect_uris"
+    dom = _chromium(tmp_path, page.as_uri() + f"#rule={rule}", "--dump-dom")
+    assert "Showing 1 of 4 tenants" in dom
+    assert "globex" not in _hidden_tenants(dom)
+    assert f'<article class="r" data-rule="{rule}">' in dom
+    assert '<article class="r" data-rule="okta_app_oidc_web" hidden="">' in dom
 
 
 def test_screenshot_renders(page: Path, tmp_path: Path) -> None:

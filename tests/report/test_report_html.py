@@ -8,11 +8,12 @@ import html as html_lib
 import re
 
 import pytest
-from report_builders import failing, run_of, small_run, tenant
+from markupsafe import escape
+from report_builders import failing, memory_run, resolved, run_of, small_run, tenant, waiver
 
 from auditor.report import ReportFormat, render
 from auditor.report.html_report import drift_lines, format_value, templates_dir
-from auditor.results import DriftEntry, ResultStatus, RunReport, TenantError
+from auditor.results import DriftEntry, ResultStatus, RunReport, TenantError, WaiverIssue
 
 PAYLOAD = "<script>alert(1)</script>"
 QUOTE_PAYLOAD = '" onmouseover="alert(2)'
@@ -27,8 +28,10 @@ def _tenant_order(html: str) -> list[str]:
 
 
 def _block(html: str, tenant_id: str) -> str:
+    # Up to the next tenant (a tenant may hold <details> of its own, e.g. waived values).
     start = html.index(f'data-tenant="{tenant_id}"')
-    return html[start : html.index("</details>", start)]
+    end = html.find('<details class="tenant ', start)
+    return html[start : end if end != -1 else html.index('<p id="f-none"', start)]
 
 
 def hostile_run() -> RunReport:
@@ -41,6 +44,20 @@ def hostile_run() -> RunReport:
             expected=[PAYLOAD],
             actual={"label": PAYLOAD, "attr": QUOTE_PAYLOAD},
             title=f"title {PAYLOAD}",
+            lifecycle="persisting",
+            first_seen=QUOTE_PAYLOAD,
+        ),
+        failing(
+            "okta_app_no_foreign_redirect_uris",
+            message=f"redirect URI {PAYLOAD}",
+            expected=[],
+            actual=[QUOTE_PAYLOAD],
+            waiver=waiver(
+                reason=f"because {PAYLOAD}",
+                owner=QUOTE_PAYLOAD,
+                expires="2025-01-10",
+                expiring_soon=True,
+            ),
         ),
         drift=[
             DriftEntry(
@@ -48,21 +65,53 @@ def hostile_run() -> RunReport:
                 before=PAYLOAD,
                 after=QUOTE_PAYLOAD,
                 against="previous",
-            )
+            ),
+            DriftEntry(
+                path="okta.app.settings.oauthClient.redirect_uris",
+                before=[],
+                after=[PAYLOAD, QUOTE_PAYLOAD],
+                against="baseline",
+                added=[PAYLOAD, {"x": QUOTE_PAYLOAD}],
+                removed=[f"</pre>{PAYLOAD}"],
+            ),
         ],
         errors=[TenantError(source="okta", message=f"E0000006 {PAYLOAD}")],
     )
-    return run_of(evil, tenant(QUOTE_PAYLOAD))
+    issue = WaiverIssue(
+        tenant=PAYLOAD,
+        rule=QUOTE_PAYLOAD,
+        subject=PAYLOAD,
+        owner=QUOTE_PAYLOAD,
+        expires="2025-01-10",
+        problem="expiring",
+    )
+    return run_of(evil, tenant(QUOTE_PAYLOAD), waivers=[issue])
 
 
 def test_hostile_text_is_escaped_everywhere() -> None:
-    """Markup in labels, messages, values, titles, drift, errors and ids is shown escaped."""
+    """Markup in labels, messages, values, titles, drift, errors, waivers and ids is escaped."""
     html = _html(hostile_run())
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "<script>alert" not in html
     assert 'onmouseover="' not in html
+    assert "</pre><script" not in html
     # Only our own inline script element: one opening tag in the whole page.
     assert html.count("<script") == 1
+
+
+def test_hostile_waiver_and_drift_values_are_escaped_where_they_show() -> None:
+    """Waiver reason and owner, waiver issues and drift +/- values appear as escaped text."""
+    html = _html(hostile_run())
+    escaped, quoted = str(escape(PAYLOAD)), str(escape(QUOTE_PAYLOAD))
+    waived = html[html.index('<div class="waived">') :]
+    assert f'<span class="k">Reason</span> because {escaped}</span>' in waived
+    assert f'<span class="k">Owner</span> {quoted}</span>' in waived
+    assert f'<span class="add">redirect_uris: + {escaped}</span>' in html
+    assert f'<span class="del">redirect_uris: - &lt;/pre&gt;{escaped}</span>' in html
+    assert "redirect_uris: + {&#34;x&#34;: &#34;\\&#34; onmouseover" in html
+    issues = html[html.index('id="waivers"') : html.index('<h2 class="section">')]
+    assert f'<td class="brk">{escaped}</td><td><code>{quoted}</code></td>' in issues
+    assert f'title="still failing; first seen {quoted[:10]}' in html
 
 
 def test_template_is_found_and_autoescape_cannot_be_bypassed_by_name() -> None:
@@ -123,7 +172,7 @@ def test_drift_lines_render_as_changes() -> None:
     html = _html()
     assert '<span class="add">redirect_uris: + https://evil.example.com/cb</span>' in html
     assert '<span class="rot">secrets: rotated</span>' in html
-    assert "since approved baseline" in html
+    assert '<h4 class="ag a-baseline">since baseline</h4>' in html
     lines = drift_lines(
         DriftEntry(
             path="okta.app.settings.oauthClient.redirect_uris",
@@ -150,7 +199,9 @@ def test_drift_lines_render_as_changes() -> None:
             ["status.b: - 2", "status.b: + 3", "status.c: + 4"],
         ),
         (["x", "y"], ["y", "x"], ["status: reordered"]),
-        (None, "rotated", ["status: rotated"]),
+        ("rotated", "rotated", ["status: rotated"]),
+        # Only the differ's secret marker (both sides) means rotated; a value is a value.
+        ("ACTIVE", "rotated", ["status: - ACTIVE", "status: + rotated"]),
         ("https://a", "https://a ", ["status: - https://a", 'status: + "https://a "']),
     ],
 )
@@ -245,3 +296,186 @@ def test_not_evaluated_results_are_listed_not_passed() -> None:
         '<span class="st not_evaluated">not evaluated</span><code>okta_app_assigned</code>' in block
     )
     assert "okta_app_assigned" not in block[block.index("Passed (17)") :]
+
+
+# ------------------------------------------------------------------ memory across runs
+
+
+def test_run_trigger_is_shown_in_the_header() -> None:
+    """The header says what started the run: scheduled, manual or demo."""
+    header = _html(memory_run()).split("</header>", 1)[0]
+    assert '<span class="trig">scheduled run</span> <code>run-20250101T020000Z</code>' in header
+    assert '<span class="trig">manual run</span>' in _html(small_run())
+
+
+def test_failing_results_carry_their_lifecycle_badge() -> None:
+    """Each failing result says new, persisting since its first-seen date, or regressed."""
+    block = _block(_html(memory_run()), "globex")
+    assert re.search(
+        r'<code>okta_app_active</code>.*?<span class="lc new" title="[^"]*">new</span></h3>', block
+    )
+    assert re.search(
+        r"<code>okta_app_assigned</code>.*?"
+        r'<span class="lc persisting" title="[^"]*">persisting since 2024-11-03</span></h3>',
+        block,
+    )
+    assert re.search(
+        r"<code>cognito_idp_scopes</code>.*?"
+        r'<span class="lc regressed" title="had been resolved, failing again; '
+        r'first seen 2024-10-01, last seen 2025-01-01">regressed</span></h3>',
+        block,
+    )
+
+
+def test_resolved_findings_are_listed_per_tenant() -> None:
+    """A passing result whose finding was open before is listed as resolved since last run."""
+    html = _html(memory_run())
+    block = _block(html, "globex")
+    resolved_list = block[block.index('<div class="resolved">') :]
+    assert resolved_list.startswith(
+        '<div class="resolved"><h3>Resolved since last run (1)</h3><ul>\n'
+        '<li data-rule="okta_app_signout_redirect_uri"><span class="lc resolved">resolved</span>'
+    )
+    assert "failed from 2024-12-01 to 2024-12-31" in resolved_list
+    assert "1 resolved &middot; 3 drifted</span></summary>" in block
+    assert '<span class="lc new">1 new</span> <span class="lc regressed">1 regressed</span>' in html
+    assert '<div class="resolved">' not in _block(html, "hooli")
+
+
+def test_reports_without_history_show_no_lifecycle_or_waivers() -> None:
+    """A run without a store has no lifecycle badges, resolved lists or waiver blocks."""
+    html = _html()
+    body = html[html.index("<body>") :]
+    for marker in ('class="lc', 'class="resolved"', 'id="waivers"', 'class="waived"', "Since the"):
+        assert marker not in body
+
+
+def test_waived_failures_are_marked_and_set_apart() -> None:
+    """A waived failure shows the waived badge, owner, reason and expiry in its own block."""
+    block = _block(_html(memory_run()), "hooli")
+    waived = block[block.index('<div class="waived">') :]
+    assert waived.startswith(
+        '<div class="waived"><h3>Waived (1) <span class="muted">accepted risks, '
+        "not counted as failing</span></h3>"
+    )
+    assert (
+        '<h3><span class="wv">waived</span><span class="sev high">high</span>'
+        "<code>okta_app_no_excess_scopes</code>"
+    ) in waived
+    assert '<span class="k">Reason</span> Provisioning pilot</span>' in waived
+    assert '<span class="k">Owner</span> bob@example.com</span>' in waived
+    assert '<span class="k">Expires</span> 2025-06-30</span>' in waived
+    assert "expires soon" not in waived
+    # Not an open failure: no remediation, and nothing outside the waived block for it.
+    assert "Remediation" not in block
+    assert block.count('data-rule="okta_app_no_excess_scopes"') == 1
+
+
+def test_expiring_soon_waiver_is_highlighted() -> None:
+    """A waiver expiring within 14 days says so next to its expiry date."""
+    block = _block(_html(memory_run()), "globex")
+    waived = block[block.index('<div class="waived">') :]
+    assert (
+        '<span class="k">Expires</span> 2025-01-10 <span class="soon">expires soon</span>' in waived
+    )
+    assert "<summary>Expected and actual</summary>" in waived  # values kept, folded away
+
+
+def test_waived_failures_do_not_count_in_tenant_or_fleet_summaries() -> None:
+    """Tenant and fleet counts show waived failures apart, never as failing or by severity."""
+    html = _html(memory_run())
+    globex = _block(html, "globex")
+    head = globex[: globex.index("</summary>")]
+    assert '<span class="meta">3 failing &middot; <span class="wvc">1 waived</span>' in head
+    assert "15 passed" in head
+    assert '<span class="sev high">1 high</span>' in head  # okta_app_assigned only
+    hooli = _block(html, "hooli")
+    head = hooli[: hooli.index("</summary>")]
+    assert 'data-status="pass"' in head
+    assert '<span class="st pass">pass</span>' in head
+    assert '<span class="meta"><span class="wvc">1 waived</span> &middot; 18 passed</span>' in head
+    assert 'class="sev' not in head
+    assert "All 19 rules passed." not in hooli
+    assert "Passed (18):" in hooli
+    summary = html[html.index('id="summary"') : html.index('id="waivers"')]
+    assert "3 failing results &middot; 2 waived (not counted)" in summary
+    assert '<td><span class="sev high">high</span></td><td class="num">1</td>' in summary
+    top = summary[summary.index("Top failing rules") :]
+    assert "okta_app_no_excess_scopes" not in top
+    assert "okta_app_no_foreign_redirect_uris" not in top
+
+
+def test_a_tenant_whose_failures_are_all_waived_sorts_with_passing_ones() -> None:
+    """A waived critical failure does not pull a tenant above a tenant with an open low one."""
+    report = run_of(
+        tenant("a-waived", failing("okta_app_active", waiver=waiver())),
+        tenant("b-low", failing("okta_app_signout_redirect_uri")),
+        tenant("c-pass"),
+    )
+    assert _tenant_order(_html(report)) == ["b-low", "a-waived", "c-pass"]
+
+
+def test_waivers_needing_attention_are_listed_worst_first() -> None:
+    """Expired, expiring and stale waivers are listed with tenant, rule, subject, owner, expiry."""
+    html = _html(memory_run())
+    block = html[html.index('id="waivers"') : html.index('<h2 class="section">')]
+    assert (
+        '<h2>Waivers needing attention <span class="pb expired">1 expired</span> '
+        '<span class="pb expiring">1 expiring</span> <span class="pb stale">1 stale</span></h2>'
+    ) in block
+    rows = re.findall(r'<tr><td><span class="pb (\w+)">', block)
+    assert rows == ["expired", "expiring", "stale"]
+    assert (
+        '<td class="brk">globex</td><td><code>okta_app_no_foreign_redirect_uris</code></td>'
+        '<td class="brk">https://sso.partner.example/cb</td><td class="brk">alice@example.com</td>'
+        '<td class="num">2025-01-10</td>'
+    ) in block
+    assert '<td class="brk">all tenants</td>' in block  # tenant "*"
+    assert '<td class="brk">(any)</td>' in block  # no subject
+    assert "matches no failing result: remove it" in block
+    assert "expires within 14 days" in block
+
+
+def test_drift_shows_added_and_removed_lines_by_basis() -> None:
+    """Drift reads as +/- lines under "since previous run" and "since baseline"; secrets rotate."""
+    block = _block(_html(memory_run()), "globex")
+    drift = block[block.index('<div class="drift">') :]
+    previous = drift[drift.index("since previous run") : drift.index("since baseline")]
+    baseline = drift[drift.index("since baseline") :]
+    assert '<span class="add">redirect_uris: + https://evil.example.com/cb</span>' in previous
+    assert "idpresponse" not in previous  # unchanged members are not repeated
+    assert (
+        '<span class="del">grant_types: - refresh_token</span>\n'
+        '<span class="add">grant_types: + implicit</span>'
+    ) in baseline
+    assert '<span class="rot">client_secret: rotated</span>' in baseline
+
+
+def test_drift_lines_prefer_the_entrys_added_and_removed() -> None:
+    """For a keyed list the differ's added/removed keys are shown, not the whole before/after."""
+    entry = DriftEntry(
+        path="okta.grants",
+        before=["okta.groups.read", "okta.users.read"],
+        after=["okta.groups.read", "okta.users.manage", "okta.users.read"],
+        against="previous",
+        added=["okta.users.manage"],
+        removed=[],
+    )
+    assert [(line.kind, line.text) for line in drift_lines(entry)] == [
+        ("add", "grants: + okta.users.manage")
+    ]
+    both = entry.model_copy(update={"added": [" x", 3], "removed": ["y"]})
+    assert [line.text for line in drift_lines(both)] == [
+        "grants: - y",
+        'grants: + " x"',
+        "grants: + 3",
+    ]
+
+
+def test_resolved_results_are_not_listed_for_results_that_never_failed() -> None:
+    """Only results whose lifecycle is resolved make the list: a plain pass does not."""
+    report = run_of(tenant("acme", resolved("okta_app_active")))
+    block = _block(_html(report), "acme")
+    assert block.count("<li data-rule=") == 1
+    assert '<li data-rule="okta_app_active"><span class="lc resolved">' in block
+    assert "All 19 rules passed." in block

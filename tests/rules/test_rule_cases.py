@@ -226,7 +226,11 @@ CASES = [
     Case(
         "sign-out redirect naming another tenant",
         setting(LOGOUTS, ["https://acme2.rapticore.io"]),
-        {"okta_app_signout_redirect_uri": fail("https://acme2.rapticore.io: names tenant acme2, not acme")},
+        {
+            "okta_app_signout_redirect_uri": fail(
+                "https://acme2.rapticore.io: names tenant acme2, not acme"
+            )
+        },
     ),
     Case(
         "no sign-out redirect URI",
