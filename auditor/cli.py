@@ -232,6 +232,21 @@ def build_parser() -> argparse.ArgumentParser:
     diff.add_argument("--from", dest="from_run", metavar="RUN", help="the older run id")
     diff.add_argument("--to", dest="to_run", metavar="RUN", help="the newer run id")
 
+    schedule = commands.add_parser(
+        "schedule",
+        help="run the nightly audit in the foreground (APScheduler)",
+        description=(
+            "Audit every tenant on the config's schedule (schedule: {cron: '0 2 * * *', "
+            "timezone: UTC} by default), writing reports and recording each run, until "
+            "stopped with Ctrl-C or SIGTERM. The config is re-read before every run."
+        ),
+    )
+    _add_config_flag(schedule)
+    _add_report_flags(schedule)
+    schedule.add_argument(
+        "--now", action="store_true", help="also audit once right away, then keep the schedule"
+    )
+
     demo = commands.add_parser(
         "demo",
         help="audit built-in emulated tenants (no credentials, nothing leaves the machine)",
@@ -284,6 +299,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         "baseline": _cmd_baseline,
         "history": _cmd_history,
         "diff": _cmd_diff,
+        "schedule": _cmd_schedule,
     }
     return handlers[args.command](args)
 
@@ -336,27 +352,71 @@ def _cmd_snapshot(args: argparse.Namespace) -> int:
 
 
 def _cmd_audit(args: argparse.Namespace) -> int:
-    from auditor.rules import load_rule_pack  # noqa: PLC0415 - keep --help fast
-
     formats = _formats(args.format)
     config, lines = load_config_arg(args.config)
     tenants = select_tenants(config, args.tenant, every=args.all)
-    pack = load_rule_pack(
-        Path(args.rules) if args.rules else None,
-        overrides=config.rules,
-        overrides_lines=lines,
-    )
-    waivers = []
-    if config.waivers is not None:
-        from auditor.waivers import load_waivers  # noqa: PLC0415
-
-        waivers = load_waivers(
-            config.waivers, set(pack.ids), known_tenants={t.id for t in config.tenants}
-        )
+    pack, waivers = _pack_and_waivers(config, lines, Path(args.rules) if args.rules else None)
     return _audit_and_report(
         config, tenants, pack=pack, output=Path(args.output), formats=formats,
         fail_on=Severity(args.fail_on), waivers=waivers,
     )
+
+
+def _pack_and_waivers(
+    config: AuditorConfig, lines: LineIndex, rules_dir: Path | None
+) -> tuple[RulePack, list[Waiver]]:
+    """The rule pack with the config's overrides, and the config's waivers: all validated."""
+    from auditor.rules import load_rule_pack  # noqa: PLC0415 - keep --help fast
+    from auditor.waivers import load_waivers  # noqa: PLC0415
+
+    pack = load_rule_pack(rules_dir, overrides=config.rules, overrides_lines=lines)
+    waivers = []
+    if config.waivers is not None:
+        waivers = load_waivers(
+            config.waivers, set(pack.ids), known_tenants={t.id for t in config.tenants}
+        )
+    return pack, waivers
+
+
+def _cmd_schedule(args: argparse.Namespace) -> int:
+    import signal  # noqa: PLC0415
+
+    from auditor.scheduler import build_scheduler  # noqa: PLC0415
+
+    formats = _formats(args.format)
+    config, lines = load_config_arg(args.config)
+    _pack_and_waivers(config, lines, None)  # a broken rule pack or waiver file: exit 2 now
+
+    def nightly() -> None:
+        # Re-read everything: edits to the config, rules or waivers apply to the next run.
+        try:
+            current, current_lines = load_config_arg(args.config)
+            pack, waivers = _pack_and_waivers(current, current_lines, None)
+        except (InputError, UsageError) as exc:
+            log.error("scheduled audit skipped, fix the config: %s", exc)  # noqa: TRY400
+            return
+        code = _audit_and_report(
+            current, current.tenants, pack=pack, output=Path(args.output), formats=formats,
+            fail_on=Severity.LOW, waivers=waivers, trigger="schedule",
+        )
+        log.info("scheduled audit done (exit code %d)", code)
+
+    scheduler = build_scheduler(config.schedule, nightly)
+    if args.now:
+        scheduler.add_job(nightly, id="startup-audit", name="audit at start-up")
+
+    def stop(signum: int, _frame: object) -> None:
+        print(f"auditor: {signal.Signals(signum).name}, stopping the scheduler", file=sys.stderr)
+        scheduler.shutdown(wait=False)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    when = config.schedule.next_run(datetime.now(UTC))
+    print(f"auditor: scheduled '{config.schedule.cron}' ({config.schedule.timezone}); "
+          f"next run {when:%Y-%m-%d %H:%M %Z}; Ctrl-C or SIGTERM stops", file=sys.stderr,
+          flush=True)
+    scheduler.start()
+    return EXIT_OK
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:

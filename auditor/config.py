@@ -10,9 +10,11 @@ import ipaddress
 import os
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from apscheduler.triggers.cron import CronTrigger
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -26,8 +28,12 @@ from pydantic import (
 from auditor.errors import InputError
 from auditor.yamlsource import LineIndex, load_yaml
 
+if TYPE_CHECKING:
+    from datetime import datetime
+
 DEFAULT_BASE_DOMAIN = "rapticore.io"
 DEFAULT_STORE = "sqlite:///.auditor/state.db"
+DEFAULT_CRON = "0 2 * * *"
 ALLOW_HTTP_LOOPBACK_ENV = "AUDITOR_ALLOW_HTTP_LOOPBACK"
 
 # The admin scopes a private-key (OAuth service app) credential needs (CONTRACT 2).
@@ -168,6 +174,94 @@ class CognitoConfig(_Strict):
     role_arn: str | None = Field(default=None, pattern=r"^arn:aws[\w-]*:iam::\d{12}:role/.+$")
 
 
+_WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+
+
+def crontab_trigger(cron: str, zone: ZoneInfo) -> CronTrigger:
+    """A trigger for a standard 5-field crontab line.
+
+    Not ``CronTrigger.from_crontab``: APScheduler 3 numbers weekdays from Monday = 0, so
+    it reads crontab's ``1-5`` (Monday to Friday) as Tuesday to Saturday. The weekday
+    field is expanded here with crontab's numbering (0 or 7 = Sunday) and passed by name.
+    """
+    minute, hour, day, month, weekday = cron.split()
+    return CronTrigger(
+        minute=minute, hour=hour, day=day, month=month,
+        day_of_week=_weekday_names(weekday), timezone=zone,
+    )
+
+
+def _weekday_names(field: str) -> str:
+    """Crontab's weekday field (numbers or names, ranges, lists, steps) as day names."""
+    if field == "*":
+        return "*"
+    days: set[int] = set()
+    for part in field.lower().split(","):
+        base, _, step_text = part.partition("/")
+        step = int(step_text) if step_text else 1
+        if base == "*":
+            first, last = 0, 6
+        elif "-" in base:
+            low, high = base.split("-", 1)
+            first, last = _weekday_number(low), _weekday_number(high)
+        else:
+            first = _weekday_number(base)
+            last = 6 if step_text else first
+        if step < 1 or first > last:
+            raise ValueError(f"weekday part {part!r} is not a valid range")
+        days.update(d % 7 for d in range(first, last + 1, step))
+    return ",".join(_WEEKDAYS[d] for d in sorted(days))
+
+
+def _weekday_number(token: str) -> int:
+    if token in _WEEKDAYS:
+        return _WEEKDAYS.index(token)
+    if token.isdigit() and 0 <= int(token) <= 7:
+        return int(token)  # 7 is Sunday too: `% 7` above folds it onto 0
+    raise ValueError(f"{token!r} is not a weekday (0-7 or sun..sat)")
+
+
+class ScheduleConfig(_Strict):
+    """The config's ``schedule:`` section: when ``auditor schedule`` audits every tenant."""
+
+    cron: str = DEFAULT_CRON
+    timezone: str = "UTC"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, zone: str) -> str:
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown timezone {zone!r}: use an IANA name such as UTC or Europe/Berlin"
+            ) from None
+        return zone
+
+    @field_validator("cron")
+    @classmethod
+    def _valid_cron(cls, cron: str) -> str:
+        if len(cron.split()) != 5:
+            raise ValueError(
+                f"cron {cron!r} must have 5 fields: minute hour day month weekday "
+                "(e.g. '0 2 * * *' for 02:00 every day)"
+            )
+        try:
+            crontab_trigger(cron, ZoneInfo("UTC"))
+        except ValueError as exc:
+            raise ValueError(f"cron {cron!r}: {exc}") from None
+        return cron
+
+    def trigger(self) -> CronTrigger:
+        """The APScheduler trigger for this schedule."""
+        return crontab_trigger(self.cron, ZoneInfo(self.timezone))
+
+    def next_run(self, after: datetime) -> datetime | None:
+        """When the audit runs next after ``after`` (aware datetime)."""
+        fire: datetime | None = self.trigger().get_next_fire_time(None, after)
+        return fire
+
+
 TenantId = Annotated[str, Field(description="RapticoreTenantId: a DNS label.")]
 
 
@@ -202,7 +296,7 @@ class AuditorConfig(_Strict):
     tenants: list[TenantConfig] = Field(min_length=1)
     # Sections owned by later features; their keys are documented in the README.
     alerts: dict[str, Any] | None = None
-    schedule: dict[str, Any] | None = None
+    schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
     waivers: Path | None = Field(
         default=None, description="A waivers YAML file, relative to this config file."
     )

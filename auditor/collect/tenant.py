@@ -11,8 +11,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from auditor.collect.cognito import collect_cognito
 from auditor.collect.okta import collect_okta

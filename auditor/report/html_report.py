@@ -188,36 +188,30 @@ def _day(timestamp: str | None) -> str | None:
     return timestamp[:10] if timestamp else None
 
 
-LIFECYCLE_HINTS = {
-    "new": "failing for the first time",
-    "persisting": "still failing",
-    "regressed": "had been resolved, failing again",
-    "resolved": "failed before, passes now",
-}
-
-
 @dataclass(frozen=True)
 class LifecycleView:
-    """A result's lifecycle badge: ``kind`` for the style, ``text`` to read, ``hint`` on hover."""
+    """A failing result's lifecycle badge: ``kind`` for the style, ``text`` to read.
+
+    ``hint`` (shown on hover) is only set where the text leaves something out: when a
+    regressed finding was first seen. Failing results are always last seen in this run.
+    """
 
     kind: str
     text: str
-    hint: str
+    hint: str | None = None
 
 
 def _lifecycle_view(result: RuleResult) -> LifecycleView | None:
-    if result.lifecycle is None or result.lifecycle == "resolved":
-        return None
-    first, last = _day(result.first_seen), _day(result.last_seen)
-    text: str = result.lifecycle
-    if result.lifecycle == "persisting" and first:
-        text = f"persisting since {first}"
-    hint = LIFECYCLE_HINTS[result.lifecycle]
-    if first:
-        hint += f"; first seen {first}"
-    if last:
-        hint += f", last seen {last}"
-    return LifecycleView(kind=result.lifecycle, text=text, hint=hint)
+    first = _day(result.first_seen)
+    match result.lifecycle:
+        case "persisting" if first:
+            return LifecycleView("persisting", f"persisting since {first}")
+        case "regressed" if first:
+            return LifecycleView("regressed", "regressed", f"failing again; first seen {first}")
+        case "new" | "persisting" | "regressed":
+            return LifecycleView(result.lifecycle, result.lifecycle)
+        case _:
+            return None  # none, or resolved: a passing result, listed apart
 
 
 @dataclass(frozen=True)

@@ -47,16 +47,21 @@ def run_cli(
     args: list[str], cwd: Path, env: dict[str, str | None]
 ) -> subprocess.CompletedProcess[str]:
     """``python -m auditor ARGS`` in ``cwd``; ``env`` adds (or, with None, removes) variables."""
+    return subprocess.run(  # noqa: S603 - our own CLI, arguments from the test
+        [sys.executable, "-m", "auditor", *args],
+        cwd=cwd, env=cli_env(env), capture_output=True, text=True, timeout=120, check=False,
+    )
+
+
+def cli_env(env: dict[str, str | None]) -> dict[str, str]:
+    """This process's environment without AUDITOR_* settings, plus (or minus: None) ``env``."""
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("AUDITOR_")}
     for key, value in env.items():
         if value is None:
             full_env.pop(key, None)
         else:
             full_env[key] = value
-    return subprocess.run(  # noqa: S603 - our own CLI, arguments from the test
-        [sys.executable, "-m", "auditor", *args],
-        cwd=cwd, env=full_env, capture_output=True, text=True, timeout=120, check=False,
-    )
+    return full_env
 
 
 def report(out: Path) -> dict:
