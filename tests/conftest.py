@@ -1,11 +1,15 @@
-# --- cognito fixtures ---
-# moto's Cognito server for the whole session, and per test the boto3 environment that
-# points at it (set and undone through monkeypatch, never on import).
+"""Session-wide fixtures: the two real local services every integration test talks to.
+
+moto's Cognito server and the Okta emulator each start once per session on loopback;
+tests get fresh tenants on them (unique ids, since moto's state is per process).
+"""
+
 from collections.abc import Iterator
 
 import pytest
 
 from auditor.emulator.cognito import MotoCognito
+from auditor.emulator.okta import OktaEmulator, OktaOrg, compliant_org
 
 
 @pytest.fixture(scope="session")
@@ -26,15 +30,6 @@ def cognito_env(moto_cognito: MotoCognito, monkeypatch: pytest.MonkeyPatch) -> M
     return moto_cognito
 
 
-# --- end cognito fixtures ---
-
-
-# --- okta emulator fixtures ---
-# One Okta emulator for the session (each org gets its own loopback port), and per test a
-# fresh compliant org. Imports stay in this section until the sections are merged.
-from auditor.emulator.okta import OktaEmulator, OktaOrg, compliant_org  # noqa: E402
-
-
 @pytest.fixture(scope="session")
 def okta_emulator() -> Iterator[OktaEmulator]:
     """The Okta emulator's server thread, shared by the session's tests."""
@@ -48,6 +43,3 @@ def okta_org(okta_emulator: OktaEmulator) -> Iterator[OktaOrg]:
     org = okta_emulator.add_org(compliant_org("acme"))
     yield org
     okta_emulator.remove_org(org)
-
-
-# --- end okta emulator fixtures ---

@@ -7,6 +7,13 @@ small script (no external asset, works offline); a Content-Security-Policy that 
 only those two, by hash, backs the escaping up. With scripts disabled the page still
 reads: the filters are hidden and every tenant remains expandable.
 
+With a store, the page also shows what the run remembers: a lifecycle badge on each
+failing result (new, persisting since its first-seen date, regressed), the findings
+resolved since the last run, drift as ``+`` / ``-`` lines since the previous run and since
+the baseline, and waivers. A waived failure is set apart and greyed, never counted as
+failing (tenant line, severity counts, top rules, sort order); waivers needing attention
+(expired, expiring, stale) are listed once for the fleet.
+
 This module only prepares what the template shows (sorting, counting, formatting values
 for reading); verdicts come from the :class:`~auditor.results.RunReport` as they are.
 """

@@ -54,7 +54,7 @@ def run_cli(
 
 
 def cli_env(env: dict[str, str | None]) -> dict[str, str]:
-    """This process's environment without AUDITOR_* settings, plus (or minus: None) ``env``."""
+    """The current environment without AUDITOR_* settings, plus (or minus: None) ``env``."""
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("AUDITOR_")}
     for key, value in env.items():
         if value is None:
