@@ -6,7 +6,6 @@ this and decide what to write and where.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -111,21 +110,6 @@ async def run_audit(  # noqa: PLR0913 - the run's whole context, passed explicit
     outcomes = [TenantOutcome(s, pack.evaluate(s)) for s in snapshots]
     report = build_report(run_id, started_at, utc_now(), outcomes)
     return AuditRun(report=report, outcomes=outcomes)
-
-
-def audit_sync(  # noqa: PLR0913 - mirrors run_audit
-    tenants: Sequence[TenantConfig],
-    base_domain: str,
-    pack: RulePack,
-    hasher: SecretHasher,
-    *,
-    concurrency: int,
-    on_done: Callable[[TenantSnapshot], None] | None = None,
-) -> AuditRun:
-    """:func:`run_audit` for callers without an event loop (CLI, scheduler)."""
-    return asyncio.run(
-        run_audit(tenants, base_domain, pack, hasher, concurrency=concurrency, on_done=on_done)
-    )
 
 
 def exit_code(report: RunReport, fail_on: Severity) -> int:

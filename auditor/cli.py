@@ -502,7 +502,7 @@ def _audit_and_report(  # noqa: PLR0913 - the run's whole context, passed explic
     trigger: Trigger = "manual",
     hasher: SecretHasher | None = None,
 ) -> int:
-    from auditor.audit import EXIT_COLLECTION_ERROR, audit_sync, exit_code  # noqa: PLC0415
+    from auditor.audit import EXIT_COLLECTION_ERROR, exit_code, run_audit  # noqa: PLC0415
     from auditor.collect.secrets import SecretHasher  # noqa: PLC0415 - keep --help fast
     from auditor.history import remember  # noqa: PLC0415
     from auditor.progress import Progress  # noqa: PLC0415
@@ -511,10 +511,10 @@ def _audit_and_report(  # noqa: PLR0913 - the run's whole context, passed explic
 
     if hasher is None:
         hasher = SecretHasher.for_installation(fingerprint_key_path(config.store))
-    run = audit_sync(
+    run = asyncio.run(run_audit(
         tenants, config.base_domain, pack, hasher,
         concurrency=config.concurrency, on_done=Progress(len(tenants)),
-    )
+    ))
     report = run.report
     store_failed = None
     try:

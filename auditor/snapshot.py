@@ -221,6 +221,31 @@ class OktaHalf(Model):
     assignments: Section[OktaAssignments]
     discovery: Section[OidcDiscovery]
 
+    @classmethod
+    def without_app_parts(  # noqa: PLR0913 - every field but the parts, by name
+        cls,
+        *,
+        org_url: str,
+        custom_domain: str | None,
+        app_id: str | None,
+        app: Section[OktaApp],
+        parts: Section[Any],
+        discovery: Section[OidcDiscovery],
+    ) -> OktaHalf:
+        """A half whose app-dependent parts (grants ... assignments) all share one state."""
+        return cls(
+            org_url=org_url,
+            custom_domain=custom_domain,
+            app_id=app_id,
+            app=app,
+            grants=parts,
+            default_user_type_id=parts,
+            profile_mapping=parts,
+            secrets=parts,
+            assignments=parts,
+            discovery=discovery,
+        )
+
 
 # ------------------------------------------------------------------------ Cognito half
 #

@@ -13,12 +13,13 @@ the auditor.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import resource
 import sys
 import time
 from pathlib import Path
 
-from auditor.audit import audit_sync
+from auditor.audit import run_audit
 from auditor.collect.secrets import SecretHasher
 from auditor.demo import (
     _deactivate,
@@ -52,8 +53,8 @@ def main() -> int:
 
         config = fleet.config(concurrency=args.concurrency)
         started = time.perf_counter()
-        run = audit_sync(config.tenants, config.base_domain, pack, SecretHasher.ephemeral(),
-                         concurrency=args.concurrency)
+        run = asyncio.run(run_audit(config.tenants, config.base_domain, pack,
+                                    SecretHasher.ephemeral(), concurrency=args.concurrency))
         audited = time.perf_counter() - started
 
     summary = run.report.summary

@@ -90,19 +90,12 @@ async def collect_okta(
     discovery = await _discovery_section(config, issuer, issuer_unknown_reason, errors)
 
     if app_id is None:
-        reason = "no app_id configured and the Cognito IdP's client_id is not known"
-        skipped: Any = Section.skipped(reason)
-        half = OktaHalf(
-            org_url=config.org_url,
-            custom_domain=config.custom_domain,
-            app_id=None,
-            app=skipped,
-            grants=skipped,
-            default_user_type_id=skipped,
-            profile_mapping=skipped,
-            secrets=skipped,
-            assignments=skipped,
-            discovery=discovery,
+        skipped: Section[Any] = Section.skipped(
+            "no app_id configured and the Cognito IdP's client_id is not known"
+        )
+        half = OktaHalf.without_app_parts(
+            org_url=config.org_url, custom_domain=config.custom_domain, app_id=None,
+            app=skipped, parts=skipped, discovery=discovery,
         )
         return half, errors.items
 
@@ -110,19 +103,12 @@ async def collect_okta(
         client = build_client(config)
     except (ValueError, OSError) as exc:
         # A key file that is not a key, an org URL the SDK rejects: say so, once.
-        reason = errors.add("client", f"cannot create the Okta client: {exc}")
-        failed: Any = Section.error(reason)
-        half = OktaHalf(
-            org_url=config.org_url,
-            custom_domain=config.custom_domain,
-            app_id=app_id,
-            app=failed,
-            grants=failed,
-            default_user_type_id=failed,
-            profile_mapping=failed,
-            secrets=failed,
-            assignments=failed,
-            discovery=discovery,
+        failed: Section[Any] = Section.error(
+            errors.add("client", f"cannot create the Okta client: {exc}")
+        )
+        half = OktaHalf.without_app_parts(
+            org_url=config.org_url, custom_domain=config.custom_domain, app_id=app_id,
+            app=failed, parts=failed, discovery=discovery,
         )
         return half, errors.items
 
@@ -151,18 +137,9 @@ async def _collect_app_parts(  # noqa: PLR0913 - one call site, all of it contex
             if app.status == "absent"
             else "the Okta app could not be read"
         )
-        skipped: Any = Section.skipped(why)
-        return OktaHalf(
-            org_url=config.org_url,
-            custom_domain=config.custom_domain,
-            app_id=app_id,
-            app=app,
-            grants=skipped,
-            default_user_type_id=skipped,
-            profile_mapping=skipped,
-            secrets=skipped,
-            assignments=skipped,
-            discovery=discovery,
+        return OktaHalf.without_app_parts(
+            org_url=config.org_url, custom_domain=config.custom_domain, app_id=app_id,
+            app=app, parts=Section.skipped(why), discovery=discovery,
         )
 
     path = f"/api/v1/apps/{quote(app_id, safe='')}"

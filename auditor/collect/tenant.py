@@ -118,16 +118,8 @@ def _failed_okta(
     tenant: TenantConfig, app_id: str | None, reason: str
 ) -> tuple[OktaHalf, list[CollectionError]]:
     failed: Section[Any] = Section.error(reason)
-    half = OktaHalf(
-        org_url=tenant.okta.org_url,
-        custom_domain=tenant.okta.custom_domain,
-        app_id=app_id,
-        app=failed,
-        grants=failed,
-        default_user_type_id=failed,
-        profile_mapping=failed,
-        secrets=failed,
-        assignments=failed,
-        discovery=failed,
+    half = OktaHalf.without_app_parts(
+        org_url=tenant.okta.org_url, custom_domain=tenant.okta.custom_domain, app_id=app_id,
+        app=failed, parts=failed, discovery=failed,
     )
     return half, [CollectionError(source="okta", section="okta", message=reason)]
