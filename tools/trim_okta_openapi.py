@@ -25,7 +25,8 @@ from typing import Any
 
 import yaml
 
-DEFAULT_SOURCE = Path("/work/shared/okta-openapi/management-2026.06.3.yaml")
+# shared/ lies beside the checkout (read-only), here and in CI.
+DEFAULT_SOURCE = Path(__file__).resolve().parents[2] / "shared/okta-openapi/management-2026.06.3.yaml"
 DEFAULT_OUTPUT = Path(__file__).resolve().parents[1] / "tests/contract/okta-openapi-trimmed.yaml"
 
 # The operations the emulator serves (GET only), in the order the collector reads them.

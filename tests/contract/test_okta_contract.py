@@ -29,7 +29,8 @@ if TYPE_CHECKING:
 from auditor.emulator.okta import Fault, OktaEmulator, OktaOrg, compliant_org
 
 TRIMMED = Path(__file__).with_name("okta-openapi-trimmed.yaml")
-SOURCE = Path("/work/shared/okta-openapi/management-2026.06.3.yaml")
+# shared/ lies beside the checkout, here and in CI.
+SOURCE = Path(__file__).resolve().parents[3] / "shared/okta-openapi/management-2026.06.3.yaml"
 UNKNOWN_GRANT = "urn:ietf:params:oauth:grant-type:token-exchange-2030"
 
 JSON = Any
