@@ -26,7 +26,9 @@ from typing import Any
 import yaml
 
 # shared/ lies beside the checkout (read-only), here and in CI.
-DEFAULT_SOURCE = Path(__file__).resolve().parents[2] / "shared/okta-openapi/management-2026.06.3.yaml"
+DEFAULT_SOURCE = (
+    Path(__file__).resolve().parents[2] / "shared/okta-openapi/management-2026.06.3.yaml"
+)
 DEFAULT_OUTPUT = Path(__file__).resolve().parents[1] / "tests/contract/okta-openapi-trimmed.yaml"
 
 # The operations the emulator serves (GET only), in the order the collector reads them.
