@@ -66,7 +66,7 @@ def remember(  # noqa: PLR0913 - the run's whole context, passed explicitly
     store.save_run(report, {o.snapshot.tenant_id: o.snapshot.to_jsonable() for o in outcomes})
     pruned = 0
     if retention_days is not None:
-        pruned = store.prune(retention_days, now=_as_datetime(info.finished_at))
+        pruned = store.prune(retention_days, now=parse_time(info.finished_at))
     return Remembered(report=report, pruned_runs=pruned)
 
 
@@ -91,7 +91,3 @@ def _with_lifecycle(
         view = lifecycle_of(result.status, prior.get(fp), seen_at=seen_at)
         out.append(result.model_copy(update={**view.result_fields(), "fingerprint": fp}))
     return out
-
-
-def _as_datetime(text: str) -> datetime:
-    return parse_time(text)
