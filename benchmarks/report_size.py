@@ -42,28 +42,12 @@ from auditor.results import (
     WaiverIssue,
     WaiverNote,
 )
+from auditor.rules import load_rule_pack
 from auditor.store import fingerprint
 
-CATALOG: tuple[tuple[str, Severity], ...] = (
-    ("okta_app_active", Severity.CRITICAL),
-    ("okta_app_oidc_web", Severity.HIGH),
-    ("okta_app_grant_authorization_code", Severity.CRITICAL),
-    ("okta_app_no_extra_grants", Severity.HIGH),
-    ("okta_app_signin_redirect_uri", Severity.CRITICAL),
-    ("okta_app_no_foreign_redirect_uris", Severity.HIGH),
-    ("okta_app_signout_redirect_uri", Severity.LOW),
-    ("okta_app_assigned", Severity.HIGH),
-    ("okta_app_required_scopes", Severity.HIGH),
-    ("okta_app_no_excess_scopes", Severity.HIGH),
-    ("okta_app_profile_mapping", Severity.MEDIUM),
-    ("cognito_idp_exists", Severity.CRITICAL),
-    ("cognito_idp_client_id_matches", Severity.CRITICAL),
-    ("cognito_idp_client_secret_matches", Severity.CRITICAL),
-    ("cognito_idp_issuer_matches", Severity.CRITICAL),
-    ("cognito_idp_scopes", Severity.MEDIUM),
-    ("cognito_idp_attribute_mapping", Severity.HIGH),
-    ("cognito_client_enables_idp", Severity.CRITICAL),
-    ("cognito_domain_active", Severity.CRITICAL),
+# The real rule pack's ids and severities, so the synthetic report has the real shape.
+CATALOG: tuple[tuple[str, Severity], ...] = tuple(
+    (rule.id, rule.severity) for rule in load_rule_pack().rules
 )
 
 # About the length of the seed's console steps: a realistic remediation is 5-8 lines.
