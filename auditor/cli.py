@@ -279,6 +279,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``auditor`` console script."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    # argparse checks `choices` on flags, not on defaults taken from the environment.
+    for dest, env, allowed in (
+        ("log_level", ENV_LOG_LEVEL, LOG_LEVELS),
+        ("fail_on", ENV_FAIL_ON, tuple(s.value for s in Severity)),
+    ):
+        value = getattr(args, dest, None)
+        if value is not None and value not in allowed:
+            parser.error(f"{env}={os.environ.get(env)!r} is not one of {', '.join(allowed)}")
     _setup_logging(args.log_level)
     try:
         return _dispatch(args)

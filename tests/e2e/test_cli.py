@@ -193,3 +193,14 @@ def test_snapshot_command_prints_the_redacted_snapshot(fleet, moto_cognito, tmp_
     assert data["cognito"]["idp"]["value"]["ProviderDetails"]["client_id"] == tenant.org.client_id
     assert tenant.org.client_secret not in proc.stdout
     assert tenant.org.token not in proc.stdout
+
+
+def test_bad_environment_value_is_a_usage_error(tmp_path):
+    """An AUDITOR_* variable with a value outside its choices exits 2 naming it."""
+    proc = run_cli(["rules", "list"], tmp_path, {"AUDITOR_LOG_LEVEL": "verbose"})
+    assert proc.returncode == 2
+    assert "AUDITOR_LOG_LEVEL='verbose'" in proc.stderr
+    proc = run_cli(["audit", "--all", "--config", "x.yaml"], tmp_path,
+                   {"AUDITOR_FAIL_ON": "urgent"})
+    assert proc.returncode == 2
+    assert "AUDITOR_FAIL_ON='urgent'" in proc.stderr
