@@ -302,6 +302,23 @@ class AuditorConfig(_Strict):
     )
     rules: dict[str, Any] | None = None
 
+    @field_validator("store")
+    @classmethod
+    def _store_url(cls, url: str) -> str:
+        from sqlalchemy.engine import make_url  # noqa: PLC0415 - only to check the URL
+        from sqlalchemy.exc import ArgumentError  # noqa: PLC0415
+
+        try:
+            backend = make_url(url).get_backend_name()
+        except ArgumentError:
+            backend = None
+        if backend not in {"sqlite", "postgresql"}:
+            raise ValueError(
+                f"store {url!r} must be an SQLAlchemy URL for SQLite or PostgreSQL, e.g. "
+                "sqlite:///.auditor/state.db or postgresql+psycopg://user:pw@host/db"
+            )
+        return url
+
     @field_validator("base_domain")
     @classmethod
     def _base_domain(cls, domain: str) -> str:

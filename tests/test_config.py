@@ -175,3 +175,12 @@ def test_missing_file_is_an_input_error(tmp_path):
     """A config path that does not exist is a clear error, not a traceback."""
     err = error_of(tmp_path / "nope.yaml")
     assert "not found" in err.message
+
+
+@pytest.mark.parametrize("store", ["mysql://db/x", "not a url", "redis://cache"])
+def test_store_must_be_sqlite_or_postgresql(tmp_path, monkeypatch, store):
+    """A store URL the auditor cannot use is refused at load time, with its line."""
+    monkeypatch.setenv("OKTA_TOKEN_ACME", "t")
+    err = error_of(write(tmp_path, VALID.replace("version: 1\n", f"version: 1\nstore: {store}\n")))
+    assert err.line == 2
+    assert "SQLite or PostgreSQL" in err.message
