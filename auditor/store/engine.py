@@ -13,6 +13,8 @@ rollback, or when a killed client's connection drops.
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -63,7 +65,7 @@ def _sqlite_engine(url: URL) -> Engine:
         try:
             cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_SECONDS * 1000}")
             cursor.execute("PRAGMA foreign_keys = ON")
-            cursor.execute("PRAGMA journal_mode = WAL")
+            _use_wal(cursor)
         finally:
             cursor.close()
 
@@ -73,6 +75,26 @@ def _sqlite_engine(url: URL) -> Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
     return engine
+
+
+def _use_wal(cursor: Any) -> None:  # noqa: ANN401 - sqlite3.Cursor
+    """Switch the file to WAL journaling (persistent: a no-op once done).
+
+    The switch needs the file to itself, and SQLite does not apply the busy timeout to
+    it: on a fresh file that several connections open at once it fails at once with
+    "database is locked" (seen under load in the concurrent-open test). Retry until the
+    busy timeout instead.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL")
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.02)
+        else:
+            return
 
 
 @contextmanager
