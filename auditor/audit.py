@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from auditor.collect.tenant import collect_fleet, utc_now
+from auditor.errors import EXIT_COLLECTION_ERROR, EXIT_FINDINGS, EXIT_OK
 from auditor.results import (
     DriftEntry,
     RuleResult,
@@ -31,9 +32,6 @@ if TYPE_CHECKING:
     from auditor.rules import RulePack
     from auditor.snapshot import TenantSnapshot
 
-EXIT_OK = 0
-EXIT_FINDINGS = 1
-EXIT_COLLECTION_ERROR = 3
 
 
 @dataclass(frozen=True)

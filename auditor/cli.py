@@ -22,7 +22,13 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from auditor import __version__
 from auditor.config import AuditorConfig, TenantConfig, load_config_with_lines
-from auditor.errors import InputError, UsageError
+from auditor.errors import (
+    EXIT_COLLECTION_ERROR,
+    EXIT_OK,
+    EXIT_USAGE,
+    InputError,
+    UsageError,
+)
 from auditor.store.errors import StoreError
 
 if TYPE_CHECKING:
@@ -37,11 +43,6 @@ if TYPE_CHECKING:
     from auditor.waivers import Waiver
     from auditor.yamlsource import LineIndex
 from auditor.results import ResultStatus, RunReport, Severity, TenantStatus
-
-EXIT_OK = 0
-EXIT_FINDINGS = 1
-EXIT_USAGE = 2
-EXIT_COLLECTION_ERROR = 3
 
 ENV_CONFIG = "AUDITOR_CONFIG"
 ENV_FORMAT = "AUDITOR_FORMAT"
@@ -510,7 +511,7 @@ def _audit_and_report(  # noqa: PLR0913 - the run's whole context, passed explic
     trigger: Trigger = "manual",
     hasher: SecretHasher | None = None,
 ) -> int:
-    from auditor.audit import EXIT_COLLECTION_ERROR, exit_code, run_audit  # noqa: PLC0415
+    from auditor.audit import exit_code, run_audit  # noqa: PLC0415
     from auditor.collect.secrets import SecretHasher  # noqa: PLC0415 - keep --help fast
     from auditor.history import remember  # noqa: PLC0415
     from auditor.progress import Progress  # noqa: PLC0415

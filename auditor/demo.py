@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
@@ -198,8 +197,3 @@ def build_demo_fleet(fleet: Fleet) -> Callable[[], None]:
             change(tenant, fleet)
 
     return drift
-
-
-def demo_output_dir() -> Path:
-    """Where the demo writes unless told otherwise."""
-    return Path("reports-out")

@@ -1,8 +1,13 @@
-"""Errors that end a command with exit code 2: bad input a person must fix."""
+"""Exit codes (CONTRACT section 3) and the errors that end a command with code 2."""
 
 from __future__ import annotations
 
 from pathlib import Path
+
+EXIT_OK = 0  # no failing result at or above --fail-on
+EXIT_FINDINGS = 1  # failing results
+EXIT_USAGE = 2  # bad usage, config or rule pack: nothing audited
+EXIT_COLLECTION_ERROR = 3  # a tenant could not be fully audited (or the run not recorded)
 
 
 class InputError(Exception):

@@ -19,21 +19,11 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from auditor.collect.okta_client import OktaCallError
+from auditor.collect.okta_client import OktaCallError, origin
 from auditor.snapshot import OidcDiscovery
 
 WELL_KNOWN = "/.well-known/openid-configuration"
 MAX_BYTES = 1 << 20
-
-
-def _origin(url: str) -> tuple[str, str, int | None]:
-    parts = urlsplit(url)
-    default = {"https": 443, "http": 80}.get(parts.scheme)
-    try:
-        port = parts.port or default
-    except ValueError:
-        return ("", "", None)
-    return parts.scheme, (parts.hostname or "").lower(), port
 
 
 def issuer_origin_allowed(issuer: str, allowed_origins: list[str]) -> bool:
@@ -43,8 +33,8 @@ def issuer_origin_allowed(issuer: str, allowed_origins: list[str]) -> bool:
         return False
     if any(c.isspace() for c in issuer):
         return False
-    origin = _origin(issuer)
-    return bool(origin[1]) and any(origin == _origin(a) for a in allowed_origins)
+    where = origin(issuer)
+    return bool(where[1]) and any(where == origin(a) for a in allowed_origins)
 
 
 def discovery_url(issuer: str) -> str:

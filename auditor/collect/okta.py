@@ -12,7 +12,7 @@ import asyncio
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import aiohttp
 
@@ -410,9 +410,3 @@ def _opt_str_list(raw: dict[str, Any], key: str) -> list[str] | None:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise ShapeError(f"{key} is not a list of strings")
     return value
-
-
-def origin_of(url: str) -> str:
-    """``scheme://host[:port]`` of a URL, for messages."""
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"

@@ -28,7 +28,7 @@ import json
 import logging
 import re
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import aiohttp
 from okta.cache.no_op_cache import NoOpCache
@@ -118,7 +118,7 @@ class OktaReader:
 
     def __init__(self, client: Client, org_url: str) -> None:
         self._executor = client.get_request_executor()
-        self._origin = _origin(org_url)
+        self._origin = origin(org_url)
         self._org_url = org_url
 
     async def get(self, path: str, params: Mapping[str, str] | None = None) -> Any:  # noqa: ANN401 - raw JSON
@@ -152,7 +152,7 @@ class OktaReader:
             url = links.get("next")
             if url is None:
                 return items, False
-            if _origin(url) != self._origin:
+            if origin(url) != self._origin:
                 # Never let a response steer the SDK (and its credentials) elsewhere.
                 raise OktaCallError(f"GET {path}: pagination link leaves the org ({url!r})")
         raise OktaCallError(f"GET {path}: more than {MAX_PAGES} pages; stopped")
@@ -160,8 +160,6 @@ class OktaReader:
     def _url(self, path: str, params: Mapping[str, str] | None) -> str:
         url = self._org_url + path
         if params:
-            from urllib.parse import urlencode  # noqa: PLC0415 - only needed here
-
             url += "?" + urlencode(params)
         return url
 
@@ -245,7 +243,12 @@ def _links(values: list[str]) -> dict[str, str]:
     return links
 
 
-def _origin(url: str) -> tuple[str, str, int | None]:
+def origin(url: str) -> tuple[str, str, int | None]:
+    """(scheme, lower-case host, port with the scheme's default); empty for a bad port."""
     parts = urlsplit(url)
     default = {"https": 443, "http": 80}.get(parts.scheme)
-    return parts.scheme, (parts.hostname or "").lower(), parts.port or default
+    try:
+        port = parts.port or default
+    except ValueError:
+        return ("", "", None)
+    return parts.scheme, (parts.hostname or "").lower(), port

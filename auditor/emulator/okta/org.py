@@ -16,17 +16,16 @@ import time
 from dataclasses import dataclass, field
 from secrets import token_urlsafe
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from auditor.config import is_loopback_host
 from auditor.emulator.okta import payloads
 from auditor.emulator.okta.payloads import JSON, IdFactory
 
 FaultKind = Literal["latency", "status", "rate_limit", "malformed_json", "drop_connection"]
-
-# Loopback hosts get http:// (the emulator), anything else https:// (a real custom domain).
-_LOOPBACK_PREFIXES = ("127.", "localhost", "[::1]", "::1")
 
 
 @dataclass
@@ -143,7 +142,8 @@ class RequestRecord:
 
 
 def _base_url(host: str) -> str:
-    scheme = "http" if host.startswith(_LOOPBACK_PREFIXES) else "https"
+    # Loopback hosts get http:// (the emulator), anything else https:// (a real domain).
+    scheme = "http" if is_loopback_host(urlsplit(f"//{host}").hostname or "") else "https"
     return f"{scheme}://{host}"
 
 
