@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from auditor.collect.tenant import collect_fleet, utc_now
 from auditor.errors import EXIT_COLLECTION_ERROR, EXIT_FINDINGS, EXIT_OK
 from auditor.results import (
     DriftEntry,
+    ResultStatus,
     RuleResult,
     RunInfo,
     RunReport,
@@ -51,12 +52,36 @@ class AuditRun:
 
 
 def tenant_status(snapshot: TenantSnapshot, results: Sequence[RuleResult]) -> TenantStatus:
-    """``error`` when data is missing, else ``fail`` when an unwaived rule fails, else ``pass``."""
-    if snapshot.has_errors:
+    """``error`` when data is missing, else ``fail`` when an unwaived rule fails, else ``pass``.
+
+    A tenant is never ``pass`` while one of its rules could not be judged: a
+    ``not_evaluated`` result is harmless only beside a failing rule that explains it (the
+    missing app or IdP fails its own rule). Otherwise something the auditor should have
+    seen was not seen, and the tenant is ``error`` (see :func:`unexplained_gaps`).
+    """
+    if snapshot.has_errors or unexplained_gaps(results):
         return TenantStatus.ERROR
     if any(r.counts for r in results):
         return TenantStatus.FAIL
     return TenantStatus.PASS
+
+
+def unexplained_gaps(results: Sequence[RuleResult]) -> list[RuleResult]:
+    """``not_evaluated`` results that no failing rule of the same tenant accounts for."""
+    if any(r.status is ResultStatus.FAIL for r in results):
+        return []
+    return [r for r in results if r.status is ResultStatus.NOT_EVALUATED]
+
+
+def _gap_error(result: RuleResult) -> TenantError:
+    """A not-evaluated rule as a collection error, named by the half it reads."""
+    source: Literal["okta", "cognito"] = (
+        "okta" if result.rule_id.startswith("okta_") else "cognito"
+    )
+    return TenantError(
+        source=source,
+        message=f"{result.rule_id} could not be evaluated: {result.message}",
+    )
 
 
 def build_report(
@@ -73,7 +98,10 @@ def build_report(
             status=tenant_status(o.snapshot, o.results),
             results=o.results,
             drift=(drift or {}).get(o.snapshot.tenant_id, []),
-            errors=[TenantError(source=e.source, message=e.message) for e in o.snapshot.errors],
+            errors=[
+                *(TenantError(source=e.source, message=e.message) for e in o.snapshot.errors),
+                *(_gap_error(r) for r in unexplained_gaps(o.results)),
+            ],
         )
         for o in outcomes
     ]
