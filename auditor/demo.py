@@ -8,6 +8,7 @@ the machine and no credential is needed. The same builders serve the end-to-end 
 
 from __future__ import annotations
 
+import importlib
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -21,13 +22,42 @@ from auditor.config import (
     OktaConfig,
     TenantConfig,
 )
-from auditor.emulator.cognito import (
+from auditor.errors import UsageError
+
+DEMO_EXTRA_INSTALL = "pip install 'rapticore-sso-auditor[demo]'"
+# What the `demo` extra provides (pyproject.toml), as the emulators import it.
+_DEMO_MODULES = ("moto.server", "moto.cognitoidp", "jwt", "cryptography")
+
+
+def require_demo_extra() -> None:
+    """Return when the `demo` extra is installed; otherwise a UsageError naming it.
+
+    A service install (``pip install .``, the Docker image) leaves the emulators'
+    dependencies out; ``auditor demo`` there should say what to install, not print a
+    ModuleNotFoundError traceback.
+    """
+    for module in _DEMO_MODULES:
+        try:
+            importlib.import_module(module)
+        except ImportError as exc:
+            missing = exc.name or module
+            raise UsageError(
+                f"`auditor demo` needs the demo extra ({missing} is not installed): "
+                f"{DEMO_EXTRA_INSTALL}"
+            ) from None
+
+
+# Checked on import, before the emulator imports below: the command line imports this
+# module at the start of `auditor demo`, so the missing extra is named there (exit 2).
+require_demo_extra()
+
+from auditor.emulator.cognito import (  # noqa: E402 - after the check above, on purpose
     CognitoTenantRefs,
     MotoCognito,
     applied_env,
     build_compliant_cognito,
 )
-from auditor.emulator.okta import OktaEmulator, OktaOrg, compliant_org
+from auditor.emulator.okta import OktaEmulator, OktaOrg, compliant_org  # noqa: E402
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator

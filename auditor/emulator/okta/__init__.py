@@ -16,6 +16,7 @@ mode, with Okta's headers, error bodies, pagination and rate limiting.
 """
 
 from auditor.emulator.okta.builders import REQUIRED_MAPPING, REQUIRED_SCOPES, compliant_org
+from auditor.emulator.okta.host import OktaEmulator
 from auditor.emulator.okta.org import (
     Fault,
     FaultKind,
@@ -24,7 +25,6 @@ from auditor.emulator.okta.org import (
     RequestRecord,
     ServiceApp,
 )
-from auditor.emulator.okta.server import OktaEmulator
 
 __all__ = [
     "REQUIRED_MAPPING",
