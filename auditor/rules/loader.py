@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
 from auditor.errors import InputError
 from auditor.rules.engine import AllOf, AnyOf, Condition, Leaf, NotOf, Rule, RulePack, Text
-from auditor.rules.operators import OPERATORS, OPTIONAL_WHERE, Operator
+from auditor.rules.operators import OPERATORS, Operator
 from auditor.rules.paths import (
     KeyPath,
     TypeInfo,
@@ -256,7 +256,7 @@ class _Compiler:
         )
 
     def _check_options(self, op: Operator, spec: CheckSpec, loc: Loc) -> None:
-        if op.nested and spec.where is None and op.name not in OPTIONAL_WHERE:
+        if op.nested and spec.where is None and not op.where_optional:
             raise self.fail((*loc, "op"), f"{op.name} needs a where: condition for each item")
         if not op.nested and spec.where is not None:
             raise self.fail((*loc, "where"), f"{op.name} takes no where: (only item operators)")
