@@ -369,17 +369,7 @@ def load_config_with_lines(path: Path) -> tuple[AuditorConfig, LineIndex]:
     try:
         config = AuditorConfig.model_validate(data)
     except ValidationError as exc:
-        # A misspelt key also makes the right key "missing": report the typo first.
-        first = min(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
-        loc = tuple(first["loc"])
-        where = ".".join(str(p) for p in loc) or "(top level)"
-        message = first["msg"].removeprefix("Value error, ")
-        if first["type"] == "extra_forbidden":
-            message = f"unknown key {loc[-1]!r} (check its spelling against the README)"
-        elif first["type"] == "missing":
-            message = f"{loc[-1]!r} is required here"
-        more = f" (and {exc.error_count() - 1} more problem(s))" if exc.error_count() > 1 else ""
-        raise index.error(loc, f"{where}: {message}{more}") from None
+        raise index.invalid(exc, AuditorConfig) from None
     for i, tenant in enumerate(config.tenants):
         key = tenant.okta.private_key
         if key is not None and not key.key_file.is_file():
