@@ -5,10 +5,10 @@ Every check in every rule is ``key`` + ``op`` + operand. An operator gets the va
 found: rules carry no code, so messages are made generically from the values (see
 :mod:`auditor.rules.messages`).
 
-Each operator is registered beside its function (``@register("equals", ...)``), in the
-module for its kind: :mod:`.values` (one value), :mod:`.urls`, :mod:`.digests` (secrets)
-and :mod:`.items` (lists and mappings with a nested ``where:``). Importing this package
-fills :data:`OPERATORS`, in that order.
+Each operator is registered beside its function (``@register("equals", ...)``, its
+docstring the operator's description), in the module for its kind: :mod:`.values` (one
+value), :mod:`.urls`, :mod:`.digests` (secrets) and :mod:`.items` (lists and mappings
+with a nested ``where:``). Importing this package fills :data:`OPERATORS`, in that order.
 
 Operators never raise on odd data: a value of the wrong shape fails with a message that
 says so. Secrets are compared only by ``digest_equals`` / ``digest_in``.

@@ -7,6 +7,7 @@ the functions it names.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal, TypeVar
@@ -91,17 +92,21 @@ def register(  # noqa: PLR0913 - one keyword per field of the table entry
     *,
     expected: View,
     operand: OperandKind,
-    doc: str,
     nested: bool = False,
     sees_absence: bool = False,
     extras: frozenset[str] = frozenset(),
     where_optional: bool = False,
 ) -> Callable[[Run], Run]:
-    """Enter the decorated function in :data:`OPERATORS` under ``name``."""
+    """Enter the decorated function in :data:`OPERATORS` under ``name``.
+
+    Its docstring is the operator's description (``Operator.doc``), as Custodian takes a
+    filter's from its class.
+    """
 
     def add(run: Run) -> Run:
-        if name in OPERATORS:
-            raise ValueError(f"operator {name!r} is registered twice")
+        doc = inspect.getdoc(run)
+        if name in OPERATORS or not doc:
+            raise ValueError(f"operator {name!r} is registered twice or has no docstring")
         OPERATORS[name] = Operator(
             name,
             run,

@@ -35,13 +35,9 @@ def _digest_view(check: Check) -> object:
     return f"the same secret as {source}"
 
 
-@register(
-    "digest_equals",
-    expected=_digest_view,
-    operand="any",
-    doc="two secrets are equal (SHA-256 digests compared in memory, never shown)",
-)
+@register("digest_equals", expected=_digest_view, operand="any")
 def _digest_equals(check: Check) -> Verdict:
+    """Two secrets are equal (SHA-256 digests compared in memory, never shown)."""
     theirs = check.operand.source if check.operand and check.operand.source else "the secret"
     mine = check.subject or "the secret"
     my_digest = _digest(mine, check.actual)
@@ -55,13 +51,9 @@ def _digest_equals(check: Check) -> Verdict:
     return Verdict(FAIL, f"{mine} differs from {theirs}", "different")
 
 
-@register(
-    "digest_in",
-    expected=_digest_view,
-    operand="any",
-    doc="the secret equals one of a list of secrets (digests, never shown)",
-)
+@register("digest_in", expected=_digest_view, operand="any")
 def _digest_in(check: Check) -> Verdict:
+    """The secret equals one of a list of secrets (digests, never shown)."""
     mine = check.subject or "the secret"
     my_digest = _digest(mine, check.actual)
     if isinstance(my_digest, Verdict):

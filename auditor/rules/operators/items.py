@@ -24,9 +24,13 @@ from auditor.rules.outcome import Evidence, Outcome, Verdict
 from auditor.rules.paths import KeyPath, resolve
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from auditor.results import ResultStatus
 
 _ITEMS = frozenset({"item", "label"})
+
+Judged = list[tuple[str, Outcome]]  # each item's label and its outcome under where:
 
 
 def _items(check: Check) -> list[object] | Verdict:
@@ -49,7 +53,7 @@ def _evidence_view(evidence: tuple[Evidence, ...], *, expected: bool) -> object:
     return {item.key: item.expected if expected else item.actual for item in evidence}
 
 
-def _judge_items(check: Check) -> tuple[list[tuple[str, Outcome]], object] | Verdict:
+def _judge_items(check: Check) -> tuple[Judged, object] | Verdict:
     items = _items(check)
     if isinstance(items, Verdict):
         return items
@@ -67,16 +71,42 @@ def _judge_items(check: Check) -> tuple[list[tuple[str, Outcome]], object] | Ver
     return judged, actual
 
 
-def _listing(judged: list[tuple[str, Outcome]], status: ResultStatus) -> str:
+def _listing(judged: Judged, status: ResultStatus) -> str:
     return "; ".join(f"{label}: {o.message}" for label, o in judged if o.status is status)
 
 
-def _undecided(judged: list[tuple[str, Outcome]], actual: object) -> Verdict | None:
+def _undecided(judged: Judged, actual: object) -> Verdict | None:
     """ERROR when an item errored, else NOT_EVALUATED when one could not be judged."""
     for status in (ERROR, NOT_EVALUATED):
         if any(outcome.status is status for _, outcome in judged):
             return Verdict(status, _listing(judged, status), actual)
     return None
+
+
+def _quantified(
+    check: Check,
+    *,
+    decisive: ResultStatus,
+    then: ResultStatus,
+    otherwise: Callable[[Judged], str],
+) -> Verdict:
+    """The verdict of a quantifier over the items (all / any / none).
+
+    ``then``, listing the items whose outcome is ``decisive``, if any; else why an item
+    could not be judged, if one could not; else the opposite verdict, saying ``otherwise``.
+    """
+    result = _judge_items(check)
+    if isinstance(result, Verdict):
+        return result
+    judged, actual = result
+    deciding = _listing(judged, decisive)
+    if deciding:
+        return Verdict(then, deciding, actual)
+    undecided = _undecided(judged, actual)
+    if undecided:
+        return undecided
+    status = PASS if then is FAIL else FAIL  # nothing decided: the opposite verdict
+    return Verdict(status, otherwise(judged), actual)
 
 
 def _nested_view(word: str) -> View:
@@ -86,75 +116,38 @@ def _nested_view(word: str) -> View:
     return view
 
 
-@register(
-    "all_items",
-    expected=_nested_view("each"),
-    operand="none",
-    doc="every item of the list passes where:",
-    nested=True,
-    extras=_ITEMS,
-)
+@register("all_items", expected=_nested_view("each"), operand="none", nested=True, extras=_ITEMS)
 def _all_items(check: Check) -> Verdict:
-    result = _judge_items(check)
-    if isinstance(result, Verdict):
-        return result
-    judged, actual = result
-    if any(outcome.status is FAIL for _, outcome in judged):
-        return Verdict(FAIL, _listing(judged, FAIL), actual)
-    undecided = _undecided(judged, actual)
-    if undecided:
-        return undecided
-    count = len(judged)
-    if not count:
-        return Verdict(PASS, f"{check.lead}is empty, nothing to check", actual)
-    return Verdict(PASS, f"{count} {plural(check.noun, count)} checked, all pass", actual)
+    """Every item of the list passes ``where:``."""
+
+    def passed(judged: Judged) -> str:
+        if not judged:
+            return f"{check.lead}is empty, nothing to check"
+        return f"{len(judged)} {plural(check.noun, len(judged))} checked, all pass"
+
+    return _quantified(check, decisive=FAIL, then=FAIL, otherwise=passed)
 
 
-@register(
-    "any_item",
-    expected=_nested_view("any"),
-    operand="none",
-    doc="at least one item passes where:",
-    nested=True,
-    extras=_ITEMS,
-)
+@register("any_item", expected=_nested_view("any"), operand="none", nested=True, extras=_ITEMS)
 def _any_item(check: Check) -> Verdict:
-    result = _judge_items(check)
-    if isinstance(result, Verdict):
-        return result
-    judged, actual = result
-    passing = _listing(judged, PASS)
-    if passing:
-        return Verdict(PASS, passing, actual)
-    undecided = _undecided(judged, actual)
-    if undecided:
-        return undecided
-    if not judged:
-        return Verdict(FAIL, f"{check.lead}is empty: no {check.noun} at all", actual)
-    return Verdict(FAIL, f"no {check.noun} passes: {_listing(judged, FAIL)}", actual)
+    """At least one item passes ``where:``."""
+
+    def failed(judged: Judged) -> str:
+        if not judged:
+            return f"{check.lead}is empty: no {check.noun} at all"
+        return f"no {check.noun} passes: {_listing(judged, FAIL)}"
+
+    return _quantified(check, decisive=PASS, then=PASS, otherwise=failed)
 
 
-@register(
-    "none_item",
-    expected=_nested_view("none"),
-    operand="none",
-    doc="no item passes where:",
-    nested=True,
-    extras=_ITEMS,
-)
+@register("none_item", expected=_nested_view("none"), operand="none", nested=True, extras=_ITEMS)
 def _none_item(check: Check) -> Verdict:
-    result = _judge_items(check)
-    if isinstance(result, Verdict):
-        return result
-    judged, actual = result
-    matching = _listing(judged, PASS)
-    if matching:
-        return Verdict(FAIL, matching, actual)
-    undecided = _undecided(judged, actual)
-    if undecided:
-        return undecided
-    count = len(judged)
-    return Verdict(PASS, f"no {check.noun} matches ({count} checked)", actual)
+    """No item passes ``where:``."""
+
+    def passed(judged: Judged) -> str:
+        return f"no {check.noun} matches ({len(judged)} checked)"
+
+    return _quantified(check, decisive=PASS, then=FAIL, otherwise=passed)
 
 
 def _cover_one(check: Check, items: list[object], want: object) -> tuple[Verdict | None, object]:
@@ -188,14 +181,12 @@ def _covers_view(check: Check) -> object:
     "covers",
     expected=_covers_view,
     operand="list",
-    doc="each operand value has an item whose `by` field equals it and that passes where:",
     nested=True,
-    # without where:, covers only needs an item for each operand value to exist
-    where_optional=True,
+    where_optional=True,  # without where:, an item for each operand value is enough
     extras=frozenset({"item", "by"}),
 )
 def _covers(check: Check) -> Verdict:
-    """Each operand value has an item (``by`` equal to it) that passes ``where``."""
+    """Each operand value has an item whose ``by`` field equals it and that passes ``where:``."""
     items = _items(check)
     if isinstance(items, Verdict):
         return items
@@ -215,15 +206,9 @@ def _covers(check: Check) -> Verdict:
     return Verdict(PASS, f"{check.lead}covers {fmt(wanted)}", actual)
 
 
-@register(
-    "has_entries",
-    expected=as_given,
-    operand="map",
-    doc="the mapping has each operand key with the operand's value (at `at` in the entry)",
-    extras=frozenset({"item", "at"}),
-)
+@register("has_entries", expected=as_given, operand="map", extras=frozenset({"item", "at"}))
 def _has_entries(check: Check) -> Verdict:
-    """Each operand key is in the mapping, with the operand's value (at ``at``)."""
+    """The mapping has each operand key with the operand's value (at ``at`` in the entry)."""
     got = typed(check, dict, "a mapping")
     if isinstance(got, Verdict):
         return got

@@ -12,13 +12,9 @@ def _host_view(check: Check) -> object:
     return f"host within {fmt(check.want)}"
 
 
-@register(
-    "host_within",
-    expected=_host_view,
-    operand="text",
-    doc="the URL's host is valid (RFC 3986) and is the domain or a subdomain of it",
-)
+@register("host_within", expected=_host_view, operand="text")
 def _host_within(check: Check) -> Verdict:
+    """The URL's host is valid (RFC 3986) and is the domain or a subdomain of it."""
     url = typed(check, str, "a URL")
     if isinstance(url, Verdict):
         return url
@@ -41,13 +37,9 @@ def _origin_view(check: Check) -> object:
     return origins[0] if len(origins) == 1 else origins
 
 
-@register(
-    "same_origin",
-    expected=_origin_view,
-    operand="text_or_list",
-    doc="the URL has the scheme, host and port of the operand URL (or of one of them)",
-)
+@register("same_origin", expected=_origin_view, operand="text_or_list")
 def _same_origin(check: Check) -> Verdict:
+    """The URL has the scheme, host and port of the operand URL (or of one of them)."""
     got = typed(check, str, "a URL")
     if isinstance(got, Verdict):
         return got

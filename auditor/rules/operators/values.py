@@ -20,8 +20,9 @@ from auditor.rules.urls import diagnose
 from auditor.snapshot import Section, SectionStatus
 
 
-@register("equals", expected=as_given, operand="any", doc="the value equals the operand")
+@register("equals", expected=as_given, operand="any")
 def _equals(check: Check) -> Verdict:
+    """The value equals the operand."""
     got, want = check.actual, check.want
     if got == want and type(got) is type(want):
         return Verdict(PASS, f"{check.lead}is {fmt(got)}", got)
@@ -41,31 +42,27 @@ def _equals(check: Check) -> Verdict:
     return Verdict(FAIL, message, got)
 
 
-@register("not_equals", expected=wrapped("not"), operand="any", doc="the value differs from it")
+@register("not_equals", expected=wrapped("not"), operand="any")
 def _not_equals(check: Check) -> Verdict:
+    """The value differs from the operand."""
     got = check.actual
     if got == check.want:
         return Verdict(FAIL, f"{check.lead}is {fmt(got)}", got)
     return Verdict(PASS, f"{check.lead}is {fmt(got)}, not {fmt(check.want)}", got)
 
 
-@register(
-    "in", expected=wrapped("one of"), operand="list", doc="the value is one of the operand's"
-)
+@register("in", expected=wrapped("one of"), operand="list")
 def _in(check: Check) -> Verdict:
+    """The value is one of the operand's."""
     got, allowed = check.actual, check.want
     if isinstance(allowed, list) and got in allowed:
         return Verdict(PASS, f"{check.lead}is {fmt(got)}", got)
     return Verdict(FAIL, f"{check.lead}is {fmt(got)}, not one of {fmt(allowed)}", got)
 
 
-@register(
-    "contains",
-    expected=as_given,
-    operand="scalar",
-    doc="the list has the operand (a string: has it as a substring)",
-)
+@register("contains", expected=as_given, operand="scalar")
 def _contains(check: Check) -> Verdict:
+    """The list has the operand (a string: has it as a substring)."""
     text, want = check.actual, check.want
     if isinstance(text, str) and isinstance(want, str):
         found = want in text
@@ -82,13 +79,9 @@ def _contains(check: Check) -> Verdict:
     return Verdict(FAIL, message, got)
 
 
-@register(
-    "not_contains",
-    expected=wrapped("not"),
-    operand="scalar",
-    doc="the list (or string) lacks the operand",
-)
+@register("not_contains", expected=wrapped("not"), operand="scalar")
 def _not_contains(check: Check) -> Verdict:
+    """The list (or string) lacks the operand."""
     got, want = check.actual, check.want
     if isinstance(got, list | str) and isinstance(want, str) and want in got:
         return Verdict(FAIL, f"{check.lead}has {fmt(want)}", got)
@@ -118,8 +111,9 @@ def _unique(values: list[object]) -> list[object]:
     return out
 
 
-@register("subset", expected=wrapped("only"), operand="list", doc="every value is in the operand")
+@register("subset", expected=wrapped("only"), operand="list")
 def _subset(check: Check) -> Verdict:
+    """Every value is in the operand."""
     pair = _collections(check)
     if isinstance(pair, Verdict):
         return pair
@@ -131,8 +125,9 @@ def _subset(check: Check) -> Verdict:
     return Verdict(PASS, f"{check.lead}has only allowed values {fmt(got)}", got)
 
 
-@register("superset", expected=as_given, operand="list", doc="the value has every operand value")
+@register("superset", expected=as_given, operand="list")
 def _superset(check: Check) -> Verdict:
+    """The value has every operand value."""
     pair = _collections(check)
     if isinstance(pair, Verdict):
         return pair
@@ -144,8 +139,9 @@ def _superset(check: Check) -> Verdict:
     return Verdict(PASS, f"{check.lead}has all of {fmt(required)}", got)
 
 
-@register("disjoint", expected=wrapped("none of"), operand="list", doc="no value is in it")
+@register("disjoint", expected=wrapped("none of"), operand="list")
 def _disjoint(check: Check) -> Verdict:
+    """No value is in the operand."""
     pair = _collections(check)
     if isinstance(pair, Verdict):
         return pair
@@ -163,13 +159,9 @@ def _pattern_view(check: Check) -> object:
     return f"matches /{check.pattern.pattern}/" if check.pattern is not None else None
 
 
-@register(
-    "matches",
-    expected=_pattern_view,
-    operand="regex",
-    doc="the string matches the regex (search)",
-)
+@register("matches", expected=_pattern_view, operand="regex")
 def _matches(check: Check) -> Verdict:
+    """The string matches the regex (search)."""
     text = typed(check, str, "a string")
     if isinstance(text, Verdict):
         return text
@@ -198,40 +190,31 @@ def _section_verdict(check: Check, section: Section[object], *, want_present: bo
     return Verdict(PASS if want_present else FAIL, f"{check.lead}exists", "present")
 
 
-@register(
-    "exists",
-    expected=constant("present"),
-    operand="none",
-    doc="the value is present; on a section: it was found (absent fails)",
-    sees_absence=True,
-)
+def _presence(check: Check, *, want_present: bool) -> Verdict:
+    if isinstance(check.actual, Section):
+        return _section_verdict(check, check.actual, want_present=want_present)
+    present = check.actual is not None
+    status = PASS if present == want_present else FAIL
+    if not present:
+        return Verdict(status, f"{check.lead}is missing", "missing")
+    return Verdict(status, f"{check.lead}is {fmt(check.actual)}", check.actual)
+
+
+@register("exists", expected=constant("present"), operand="none", sees_absence=True)
 def _exists(check: Check) -> Verdict:
-    if isinstance(check.actual, Section):
-        return _section_verdict(check, check.actual, want_present=True)
-    if check.actual is None:
-        return Verdict(FAIL, f"{check.lead}is missing", "missing")
-    return Verdict(PASS, f"{check.lead}is {fmt(check.actual)}", check.actual)
+    """The value is present; on a section: it was found (absent fails)."""
+    return _presence(check, want_present=True)
 
 
-@register(
-    "absent",
-    expected=constant("absent"),
-    operand="none",
-    doc="the value is missing; on a section: it was looked for and not found",
-    sees_absence=True,
-)
+@register("absent", expected=constant("absent"), operand="none", sees_absence=True)
 def _absent(check: Check) -> Verdict:
-    if isinstance(check.actual, Section):
-        return _section_verdict(check, check.actual, want_present=False)
-    if check.actual is None:
-        return Verdict(PASS, f"{check.lead}is missing", "missing")
-    return Verdict(FAIL, f"{check.lead}is {fmt(check.actual)}", check.actual)
+    """The value is missing; on a section: it was looked for and not found."""
+    return _presence(check, want_present=False)
 
 
-@register(
-    "not_empty", expected=constant("not empty"), operand="none", doc="a non-empty list or map"
-)
+@register("not_empty", expected=constant("not empty"), operand="none")
 def _not_empty(check: Check) -> Verdict:
+    """A non-empty list or map."""
     got = check.actual
     if got is None:
         return Verdict(FAIL, f"{check.lead}is missing", None)
@@ -242,8 +225,9 @@ def _not_empty(check: Check) -> Verdict:
     return Verdict(FAIL, f"{check.lead}is empty", got)
 
 
-@register("empty", expected=constant("empty"), operand="none", doc="missing, or an empty list")
+@register("empty", expected=constant("empty"), operand="none")
 def _empty(check: Check) -> Verdict:
+    """Missing, or an empty list."""
     got = check.actual
     if got is None or (isinstance(got, list | dict | str) and not got):
         return Verdict(PASS, f"{check.lead}is empty", got)
