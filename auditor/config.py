@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from apscheduler.triggers.combining import OrTrigger
 from apscheduler.triggers.cron import CronTrigger
 from pydantic import (
     BaseModel,
@@ -30,6 +31,8 @@ from auditor.yamlsource import LineIndex, load_yaml
 
 if TYPE_CHECKING:
     from datetime import datetime
+
+    from apscheduler.triggers.base import BaseTrigger
 
 DEFAULT_BASE_DOMAIN = "rapticore.io"
 DEFAULT_STORE = "sqlite:///.auditor/state.db"
@@ -177,18 +180,29 @@ class CognitoConfig(_Strict):
 _WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
 
 
-def crontab_trigger(cron: str, zone: ZoneInfo) -> CronTrigger:
+def crontab_trigger(cron: str, zone: ZoneInfo) -> BaseTrigger:
     """A trigger for a standard 5-field crontab line.
 
     Not ``CronTrigger.from_crontab``: APScheduler 3 numbers weekdays from Monday = 0, so
     it reads crontab's ``1-5`` (Monday to Friday) as Tuesday to Saturday. The weekday
     field is expanded here with crontab's numbering (0 or 7 = Sunday) and passed by name.
+
+    When both day-of-month and weekday are restricted (neither starts with ``*``),
+    crontab runs on a day that matches EITHER (``0 2 1 * 1``: the 1st and every Monday),
+    where one CronTrigger needs both: so that case is the OR of two triggers.
     """
     minute, hour, day, month, weekday = cron.split()
-    return CronTrigger(
-        minute=minute, hour=hour, day=day, month=month,
-        day_of_week=_weekday_names(weekday), timezone=zone,
-    )
+    days = _weekday_names(weekday)
+
+    def cron_trigger(day: str, day_of_week: str) -> CronTrigger:
+        return CronTrigger(
+            minute=minute, hour=hour, day=day, month=month,
+            day_of_week=day_of_week, timezone=zone,
+        )
+
+    if day.startswith("*") or weekday.startswith("*"):
+        return cron_trigger(day, days)
+    return OrTrigger([cron_trigger(day, "*"), cron_trigger("*", days)])
 
 
 def _weekday_names(field: str) -> str:
@@ -252,7 +266,7 @@ class ScheduleConfig(_Strict):
             raise ValueError(f"cron {cron!r}: {exc}") from None
         return cron
 
-    def trigger(self) -> CronTrigger:
+    def trigger(self) -> BaseTrigger:
         """The APScheduler trigger for this schedule."""
         return crontab_trigger(self.cron, ZoneInfo(self.timezone))
 
@@ -355,17 +369,7 @@ def load_config_with_lines(path: Path) -> tuple[AuditorConfig, LineIndex]:
     try:
         config = AuditorConfig.model_validate(data)
     except ValidationError as exc:
-        # A misspelt key also makes the right key "missing": report the typo first.
-        first = min(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
-        loc = tuple(first["loc"])
-        where = ".".join(str(p) for p in loc) or "(top level)"
-        message = first["msg"].removeprefix("Value error, ")
-        if first["type"] == "extra_forbidden":
-            message = f"unknown key {loc[-1]!r} (check its spelling against the README)"
-        elif first["type"] == "missing":
-            message = f"{loc[-1]!r} is required here"
-        more = f" (and {exc.error_count() - 1} more problem(s))" if exc.error_count() > 1 else ""
-        raise index.error(loc, f"{where}: {message}{more}") from None
+        raise index.invalid(exc, AuditorConfig) from None
     for i, tenant in enumerate(config.tenants):
         key = tenant.okta.private_key
         if key is not None and not key.key_file.is_file():

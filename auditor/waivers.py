@@ -75,7 +75,7 @@ class Waiver(BaseModel):
     )
     reason: str = Field(min_length=1)
     owner: str = Field(min_length=1)
-    expires: date = Field(description="The last day the waiver applies.")
+    expires: date = Field(description="the last day the waiver applies, YYYY-MM-DD")
 
     @field_validator("tenant")
     @classmethod
@@ -160,27 +160,7 @@ def _validate(data: dict[str, Any], index: LineIndex) -> _WaiverFile:
     try:
         return _WaiverFile.model_validate(data)
     except ValidationError as exc:
-        errors = exc.errors()
-        # A misspelt key explains the "missing" error of the right one: report it first.
-        first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
-        loc: Loc = tuple(first["loc"])
-        where = ".".join(str(part) for part in loc) or "(top level)"
-        name = loc[-1] if loc else ""
-        if first["type"] == "extra_forbidden":
-            known = ", ".join(Waiver.model_fields) if len(loc) == 3 else "version, waivers"
-            message = f"unknown key {name!r} (known: {known})"
-        elif first["type"] == "missing":
-            message = f"{name!r} is required here"
-            if name == "expires":
-                message += " (every waiver needs an expiry date, YYYY-MM-DD)"
-        elif first["type"] == "literal_error" and name == "version":
-            message = "version must be 1 (the only waiver file format so far)"
-        elif first["type"] == "string_too_short":
-            message = f"{name!r} must not be empty"
-        else:
-            message = first["msg"].removeprefix("Value error, ")
-        more = f" (and {exc.error_count() - 1} more problem(s))" if exc.error_count() > 1 else ""
-        raise index.error(loc, f"{where}: {message}{more}") from None
+        raise index.invalid(exc, _WaiverFile) from None
 
 
 def _unknown(what: str, value: str, known: Collection[str]) -> str:

@@ -25,7 +25,8 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from auditor.results import ResultStatus, RuleResult, Severity
-from auditor.rules.operators import Check, Operator, jsonable
+from auditor.rules.messages import jsonable
+from auditor.rules.operators import Check, Operator
 from auditor.rules.outcome import Evidence, Outcome
 from auditor.rules.paths import KeyPath, Touches, resolve
 from auditor.rules.values import Context, OperandSpec, Template

@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
 from auditor.errors import InputError
 from auditor.rules.engine import AllOf, AnyOf, Condition, Leaf, NotOf, Rule, RulePack, Text
-from auditor.rules.operators import OPERATORS, OPTIONAL_WHERE, Operator
+from auditor.rules.operators import OPERATORS, Operator
 from auditor.rules.paths import (
     KeyPath,
     TypeInfo,
@@ -55,7 +55,7 @@ from auditor.rules.values import (
     TemplateOperand,
 )
 from auditor.snapshot import TenantSnapshot
-from auditor.yamlsource import LineIndex, Loc, load_yaml
+from auditor.yamlsource import LineIndex, Loc, explain, load_yaml
 
 if TYPE_CHECKING:
     from auditor.results import Severity
@@ -83,27 +83,11 @@ def default_rules_dir() -> Path:
 # ------------------------------------------------------------------------ validation
 
 
-def _clean_loc(loc: tuple[str | int, ...]) -> Loc:
-    """A pydantic error location as a YAML path: union tags (``<check>``) removed."""
-    return tuple(part for part in loc if not (isinstance(part, str) and part.startswith("<")))
-
-
 def _validate(model: type[_M], data: object, index: LineIndex, base: Loc = ()) -> _M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        errors = exc.errors()
-        # A misspelt key explains the "missing" error of the right one: report it first.
-        first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
-        loc = (*base, *_clean_loc(tuple(first["loc"])))
-        where = ".".join(str(part) for part in loc) or "(top level)"
-        message = first["msg"].removeprefix("Value error, ")
-        if first["type"] == "extra_forbidden":
-            message = f"unknown key {loc[-1]!r}"
-        elif first["type"] == "missing":
-            message = f"{loc[-1]!r} is required here"
-        more = f" (and {exc.error_count() - 1} more problem(s))" if exc.error_count() > 1 else ""
-        raise index.error(loc, f"{where}: {message}{more}") from None
+        raise index.invalid(exc, model, base) from None
 
 
 class _Compiler:
@@ -256,7 +240,7 @@ class _Compiler:
         )
 
     def _check_options(self, op: Operator, spec: CheckSpec, loc: Loc) -> None:
-        if op.nested and spec.where is None and op.name not in OPTIONAL_WHERE:
+        if op.nested and spec.where is None and not op.where_optional:
             raise self.fail((*loc, "op"), f"{op.name} needs a where: condition for each item")
         if not op.nested and spec.where is not None:
             raise self.fail((*loc, "where"), f"{op.name} takes no where: (only item operators)")
@@ -359,12 +343,10 @@ def _apply_overrides(
     try:
         spec = OverridesSpec.model_validate(overrides)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        loc = _clean_loc(tuple(first["loc"]))
-        message = first["msg"]
-        if first["type"] == "extra_forbidden":
-            message = f"unknown key {loc[-1]!r} (allowed: params, severity)"
-        raise _override_error(lines, base, loc, message) from None
+        loc, message = explain(exc, OverridesSpec, base)
+        if lines is None:
+            raise InputError(None, None, message) from None
+        raise lines.error(loc, message) from None
     for name, value in spec.params.items():
         if name not in specs:
             known = ", ".join(sorted(specs))
