@@ -7,7 +7,11 @@ tests get fresh tenants on them (unique ids, since moto's state is per process).
 from collections.abc import Iterator
 
 import pytest
+from builders import HASHER
 
+from auditor.collect.secrets import SecretHasher
+from auditor.config import ALLOW_HTTP_LOOPBACK_ENV
+from auditor.demo import Fleet
 from auditor.emulator.cognito import MotoCognito
 from auditor.emulator.okta import OktaEmulator, OktaOrg, compliant_org
 
@@ -43,3 +47,18 @@ def okta_org(okta_emulator: OktaEmulator) -> Iterator[OktaOrg]:
     org = okta_emulator.add_org(compliant_org("acme"))
     yield org
     okta_emulator.remove_org(org)
+
+
+@pytest.fixture
+def fleet(
+    okta_emulator: OktaEmulator, cognito_env: MotoCognito, monkeypatch: pytest.MonkeyPatch
+) -> Fleet:
+    """An empty fleet on the session's emulators; boto3 and http on loopback point at them."""
+    monkeypatch.setenv(ALLOW_HTTP_LOOPBACK_ENV, "1")
+    return Fleet(okta=okta_emulator, cognito=cognito_env, base_domain="rapticore.io", tenants=[])
+
+
+@pytest.fixture
+def hasher() -> SecretHasher:
+    """The tests' one secret hasher (fixed key, so builders' digests match collected ones)."""
+    return HASHER

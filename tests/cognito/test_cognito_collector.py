@@ -23,13 +23,14 @@ from urllib.parse import parse_qs
 import pytest
 
 from auditor.collect.cognito import CognitoClientSettings, collect_cognito
-from auditor.collect.secrets import SecretHasher
 from auditor.config import TenantConfig
 from auditor.emulator.cognito import CognitoTenantRefs, MotoCognito, build_compliant_cognito
 from auditor.snapshot import SectionStatus
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+
+    from auditor.collect.secrets import SecretHasher
 
 BASE_DOMAIN = "rapticore.io"
 OKTA_CLIENT_ID = "0oa8k2x4fzQv7Hm1d5d7"
@@ -65,11 +66,6 @@ class Tenant:
                 },
             }
         )
-
-
-@pytest.fixture
-def hasher() -> SecretHasher:
-    return SecretHasher.ephemeral()
 
 
 @pytest.fixture

@@ -7,10 +7,10 @@ import json
 import time
 
 import pytest
+from builders import HASHER
 from pydantic import SecretStr
 
 from auditor.collect.okta import collect_okta
-from auditor.collect.secrets import SecretHasher
 from auditor.config import OktaConfig, PrivateKeyCredential
 from auditor.emulator.okta import Fault, OktaOrg
 from auditor.snapshot import CollectionError, OktaHalf, SectionStatus
@@ -35,7 +35,7 @@ def collect(
     return asyncio.run(
         collect_okta(
             config or config_for(org),
-            SecretHasher(b"k" * 32),
+            HASHER,
             app_id=app_id or org.app_id,
             issuer=org.issuer if issuer == "org" else issuer,
         )

@@ -6,11 +6,9 @@ import asyncio
 import itertools
 import json
 
-import pytest
+from builders import HASHER
 
-from auditor.collect.secrets import SecretHasher
 from auditor.collect.tenant import collect_fleet, collect_tenant
-from auditor.demo import Fleet
 from auditor.emulator.okta import Fault
 from auditor.snapshot import SectionStatus
 
@@ -18,15 +16,8 @@ OK = SectionStatus.OK
 _ids = itertools.count(1)
 
 
-@pytest.fixture
-def fleet(okta_emulator, cognito_env, monkeypatch):
-    """An empty fleet on the session's emulators, with boto3 pointed at moto."""
-    monkeypatch.setenv("AUDITOR_ALLOW_HTTP_LOOPBACK", "1")
-    return Fleet(okta=okta_emulator, cognito=cognito_env, base_domain="rapticore.io", tenants=[])
-
-
 def snap(tenant):
-    return asyncio.run(collect_tenant(tenant.config(), "rapticore.io", SecretHasher(b"x" * 32)))
+    return asyncio.run(collect_tenant(tenant.config(), "rapticore.io", HASHER))
 
 
 def test_compliant_tenant_snapshot_has_every_part(fleet):
@@ -82,7 +73,7 @@ def test_custom_domain_issuer_is_fetched_from_the_custom_domain(fleet, okta_emul
         update={"okta": tenant.config().okta.model_copy(
             update={"custom_domain": tenant.org.custom_domain})}
     )
-    snapshot = asyncio.run(collect_tenant(config, "rapticore.io", SecretHasher.ephemeral()))
+    snapshot = asyncio.run(collect_tenant(config, "rapticore.io", HASHER))
     discovery = snapshot.okta.discovery
     assert discovery.status is OK, discovery.reason
     assert discovery.value.url.startswith(tenant.org.custom_domain_url)
@@ -107,7 +98,7 @@ def test_one_failing_tenant_does_not_touch_the_others(fleet):
     healthy = [fleet.add(f"fine{next(_ids)}") for _ in range(3)]
     seen = []
     snapshots = asyncio.run(collect_fleet(
-        [t.config() for t in [broken, *healthy]], "rapticore.io", SecretHasher.ephemeral(),
+        [t.config() for t in [broken, *healthy]], "rapticore.io", HASHER,
         concurrency=2, on_done=lambda s: seen.append(s.tenant_id),
     ))
     assert [s.tenant_id for s in snapshots] == [broken.tenant_id] + [t.tenant_id for t in healthy]

@@ -1,4 +1,4 @@
-"""Helpers for the end-to-end tests: write a config for a fleet, run the CLI."""
+"""Helpers for the end-to-end tests: write a config for a fleet, run the CLI as a process."""
 
 from __future__ import annotations
 
@@ -7,11 +7,10 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from auditor.demo import Fleet
 
 _ids = itertools.count(1)
@@ -44,13 +43,23 @@ def write_config(fleet: Fleet, path: Path, *, extra: str = "") -> dict[str, str]
 
 
 def run_cli(
-    args: list[str], cwd: Path, env: dict[str, str | None]
+    args: list[str], cwd: Path, env: dict[str, str | None], *, console_script: bool = False
 ) -> subprocess.CompletedProcess[str]:
-    """``python -m auditor ARGS`` in ``cwd``; ``env`` adds (or, with None, removes) variables."""
+    """``python -m auditor ARGS`` (or the ``auditor`` script) in ``cwd``, as a new process.
+
+    ``env`` adds (or, with None, removes) variables. A process costs seconds of imports:
+    use the in-process ``run_auditor`` fixture unless the process itself is under test.
+    """
+    command = [console_script_path()] if console_script else [sys.executable, "-m", "auditor"]
     return subprocess.run(  # noqa: S603 - our own CLI, arguments from the test
-        [sys.executable, "-m", "auditor", *args],
+        [*command, *args],
         cwd=cwd, env=cli_env(env), capture_output=True, text=True, timeout=120, check=False,
     )
+
+
+def console_script_path() -> str:
+    """The ``auditor`` script pip installed beside this interpreter."""
+    return str(Path(sys.executable).with_name("auditor"))
 
 
 def cli_env(env: dict[str, str | None]) -> dict[str, str]:

@@ -1,17 +1,21 @@
-"""The ``auditor`` command as a user runs it: a subprocess against the local emulators.
+"""The ``auditor`` command as a user runs it, against the local emulators.
 
-The emulators run in this test process; the CLI subprocess reaches them over loopback
-with a config file and environment variables, exactly as it would reach Okta and AWS.
+The emulators run in this test process; the CLI reaches them over loopback with a config
+file and environment variables, exactly as it would reach Okta and AWS. Most tests call
+``main(argv)`` in-process; the last ones start a real process where the process matters.
 """
 
 from __future__ import annotations
 
 import json
+import re
 
-from cli_helpers import new_id, report, run_cli, write_config
+import pytest
+from cli_helpers import new_id, report, run_cli
 
-from auditor.demo import emulator_environment
 from auditor.emulator.okta import Fault
+
+HEAVY = {"sqlalchemy", "okta", "boto3", "botocore", "moto", "aiohttp", "jinja2", "alembic"}
 
 
 def test_compliant_tenant_exits_0_with_both_reports(fleet, audit):
@@ -94,11 +98,11 @@ def test_unknown_tenant_is_a_usage_error(fleet, audit):
     assert not out.exists()
 
 
-def test_bad_config_exits_2_with_file_and_line(tmp_path):
+def test_bad_config_exits_2_with_file_and_line(run_auditor, tmp_path):
     """A config with a typo exits 2 naming the file, the line and the key."""
     config = tmp_path / "auditor.yaml"
     config.write_text("version: 1\ntenants:\n  - id: acme\n    okta:\n      org_ur: x\n")
-    proc = run_cli(["audit", "--all", "--config", str(config)], tmp_path, {})
+    proc = run_auditor(["audit", "--all", "--config", str(config)])
     assert proc.returncode == 2
     assert f"{config}, line 5" in proc.stderr
     assert "org_ur" in proc.stderr
@@ -145,6 +149,7 @@ def test_format_flag_beats_its_variable(fleet, audit):
     assert (out / "report.json").exists()
 
 
+@pytest.mark.usefixtures("debug_logs")
 def test_no_secret_reaches_output_or_logs(fleet, audit):
     """With debug logging, neither the API token nor the client secret is printed or reported."""
     tenant = fleet.add(new_id("secret"))
@@ -153,23 +158,24 @@ def test_no_secret_reaches_output_or_logs(fleet, audit):
     everything = proc.stdout + proc.stderr + (out / "report.json").read_text() + (
         out / "report.html"
     ).read_text()
+    assert "DEBUG" in proc.stderr  # the debug log really is part of what is checked
     assert tenant.org.token not in everything
     assert tenant.org.client_secret not in everything
 
 
-def test_rules_validate_and_list(tmp_path):
+def test_rules_validate_and_list(run_auditor):
     """`rules validate` accepts the built-in pack and `rules list` shows all 19 ids."""
-    proc = run_cli(["rules", "validate"], tmp_path, {})
+    proc = run_auditor(["rules", "validate"])
     assert proc.returncode == 0, proc.stderr
     assert "19 rules" in proc.stdout
-    proc = run_cli(["rules", "list"], tmp_path, {})
+    proc = run_auditor(["rules", "list"])
     assert proc.returncode == 0
     assert "cognito_domain_active" in proc.stdout
 
 
-def test_demo_runs_without_credentials(tmp_path):
+def test_demo_runs_without_credentials(run_auditor, tmp_path):
     """`auditor demo` audits its emulated tenants, writes both reports and exits 0."""
-    proc = run_cli(["demo"], tmp_path, {"AWS_ACCESS_KEY_ID": None, "AWS_ENDPOINT_URL": None})
+    proc = run_auditor(["demo"], {"AWS_ACCESS_KEY_ID": None, "AWS_ENDPOINT_URL": None})
     assert proc.returncode == 0, proc.stderr
     data = report(tmp_path / "reports-out")
     statuses = {t["tenant_id"]: t["status"] for t in data["tenants"]}
@@ -178,14 +184,10 @@ def test_demo_runs_without_credentials(tmp_path):
     assert len(statuses) == 6
 
 
-def test_snapshot_command_prints_the_redacted_snapshot(fleet, moto_cognito, tmp_path):
+def test_snapshot_command_prints_the_redacted_snapshot(fleet, cli):
     """`auditor snapshot --tenant X` prints the tenant's snapshot JSON, free of secrets."""
     tenant = fleet.add(new_id("snapcli"))
-    config = tmp_path / "auditor.yaml"
-    tokens = write_config(fleet, config)
-    env = {**emulator_environment(moto_cognito), **tokens}
-    proc = run_cli(["snapshot", "--config", str(config), "--tenant", tenant.tenant_id],
-                   tmp_path, env)
+    proc = cli(["snapshot"], "--tenant", tenant.tenant_id)
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
     assert data["tenant_id"] == tenant.tenant_id
@@ -195,12 +197,35 @@ def test_snapshot_command_prints_the_redacted_snapshot(fleet, moto_cognito, tmp_
     assert tenant.org.token not in proc.stdout
 
 
-def test_bad_environment_value_is_a_usage_error(tmp_path):
+def test_bad_environment_value_is_a_usage_error(run_auditor):
     """An AUDITOR_* variable with a value outside its choices exits 2 naming it."""
-    proc = run_cli(["rules", "list"], tmp_path, {"AUDITOR_LOG_LEVEL": "verbose"})
+    proc = run_auditor(["rules", "list"], {"AUDITOR_LOG_LEVEL": "verbose"})
     assert proc.returncode == 2
     assert "AUDITOR_LOG_LEVEL='verbose'" in proc.stderr
-    proc = run_cli(["audit", "--all", "--config", "x.yaml"], tmp_path,
-                   {"AUDITOR_FAIL_ON": "urgent"})
+    proc = run_auditor(["audit", "--all", "--config", "x.yaml"], {"AUDITOR_FAIL_ON": "urgent"})
     assert proc.returncode == 2
     assert "AUDITOR_FAIL_ON='urgent'" in proc.stderr
+
+
+# ---------------------------------------------------------------- as a real process
+
+
+def test_console_script_exits_with_the_verdict(tmp_path):
+    """The installed `auditor` script exits 2 (not just prints) on a config error."""
+    config = tmp_path / "auditor.yaml"
+    config.write_text("version: 1\ntenants: []\nextra_key: 1\n")
+    proc = run_cli(["audit", "--all", "--config", str(config)], tmp_path, {},
+                   console_script=True)
+    assert proc.returncode == 2
+    assert f"{config}, line 3" in proc.stderr
+
+
+def test_help_imports_no_sdk_or_database_module(tmp_path):
+    """`python -m auditor --help` exits 0 without importing the SDKs, SQLAlchemy or Jinja2."""
+    proc = run_cli(["--help"], tmp_path, {"PYTHONPROFILEIMPORTTIME": "1"})
+    assert proc.returncode == 0, proc.stderr
+    assert "exit codes:" in proc.stdout
+    imported = {m.group(1).split(".")[0]
+                for m in re.finditer(r"^import time:.*\|\s*(\S+)$", proc.stderr, re.MULTILINE)}
+    assert "auditor" in imported  # the import log is really there
+    assert not imported & HEAVY, sorted(imported & HEAVY)

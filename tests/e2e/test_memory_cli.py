@@ -1,7 +1,7 @@
 """Memory across runs, as a user drives it: audit, accept a baseline, drift, history, waivers.
 
-Each test runs the real CLI in a subprocess against the emulators, with the default
-store: a real SQLite file at .auditor/state.db under the test's working directory.
+Each test runs the CLI (``main(argv)``, in-process) against the emulators, with the
+default store: a real SQLite file at .auditor/state.db under the test's working directory.
 """
 
 from __future__ import annotations

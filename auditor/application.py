@@ -1,0 +1,116 @@
+"""The one audit flow every entry point shares: run, record, write the reports.
+
+``auditor audit``, the scheduler's nightly job and the demo all call :func:`audit_and_record`.
+It never parses flags or prints: it returns an :class:`AuditOutcome` and the caller
+(the CLI today, the service later) decides what to say. Heavy parts (the collectors,
+SQLAlchemy, Jinja2) are imported inside the functions so that importing this module
+costs nothing and the CLI's ``--help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from auditor.errors import EXIT_COLLECTION_ERROR
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+    from pathlib import Path
+
+    from auditor.collect.secrets import SecretHasher
+    from auditor.config import AuditorConfig, TenantConfig
+    from auditor.history import Trigger
+    from auditor.report import ReportFormat
+    from auditor.results import RunReport, Severity
+    from auditor.rules import RulePack
+    from auditor.snapshot import TenantSnapshot
+    from auditor.waivers import Waiver
+
+log = logging.getLogger("auditor")
+
+
+@dataclass(frozen=True, slots=True)
+class AuditOutcome:
+    """What one audit produced: the final report, the files written, and its exit code."""
+
+    report: RunReport
+    written: tuple[Path, ...]
+    store_failure: str | None  # why the run was not recorded; None when it was
+    exit_code: int
+
+
+def audit_and_record(  # noqa: PLR0913 - the run's whole context, passed explicitly
+    config: AuditorConfig,
+    tenants: Sequence[TenantConfig],
+    *,
+    pack: RulePack,
+    output: Path,
+    formats: Sequence[ReportFormat],
+    fail_on: Severity,
+    waivers: Sequence[Waiver] = (),
+    trigger: Trigger = "manual",
+    hasher: SecretHasher | None = None,
+    on_done: Callable[[TenantSnapshot], None] | None = None,
+) -> AuditOutcome:
+    """Audit ``tenants``, record the run in the config's store, write the reports."""
+    from sqlalchemy.exc import SQLAlchemyError  # noqa: PLC0415 - see the module docstring
+
+    from auditor.audit import exit_code, run_audit  # noqa: PLC0415
+    from auditor.collect.secrets import SecretHasher  # noqa: PLC0415
+    from auditor.history import remember  # noqa: PLC0415
+    from auditor.store import StoreError, open_store  # noqa: PLC0415
+    from auditor.store_paths import fingerprint_key_path  # noqa: PLC0415
+
+    if hasher is None:
+        hasher = SecretHasher.for_installation(fingerprint_key_path(config.store))
+    run = asyncio.run(run_audit(
+        tenants, config.base_domain, pack, hasher,
+        concurrency=config.concurrency, on_done=on_done,
+    ))
+    report = run.report
+    store_failure = None
+    try:
+        store = open_store(config.store)
+        try:
+            report = remember(
+                run, store, waivers=waivers, today=datetime.now(UTC).date(), trigger=trigger,
+                retention_days=config.retention_days,
+            ).report
+        finally:
+            store.close()
+    except (SQLAlchemyError, StoreError, OSError) as exc:
+        # The verdicts are still worth having: write them, and say the run was not kept.
+        store_failure = f"{type(exc).__name__}: {exc}"
+        log.exception("could not record the run in the store %s", safe_url(config.store))
+    written = write_reports(report, formats, output)
+    code = EXIT_COLLECTION_ERROR if store_failure is not None else exit_code(report, fail_on)
+    return AuditOutcome(report, tuple(written), store_failure, code)
+
+
+def write_reports(report: RunReport, formats: Sequence[ReportFormat], output: Path) -> list[Path]:
+    """Write each report atomically (temp file + rename): a reader never sees half a file."""
+    from auditor.report import render  # noqa: PLC0415 - see the module docstring
+
+    output.mkdir(parents=True, exist_ok=True)
+    written = []
+    for fmt in formats:
+        target = output / fmt.filename
+        partial = target.with_name(f".{target.name}.partial")
+        partial.write_bytes(render(fmt, report))
+        partial.replace(target)
+        written.append(target)
+    return written
+
+
+def safe_url(url: str) -> str:
+    """A store URL without its password, for messages."""
+    from sqlalchemy.engine import make_url  # noqa: PLC0415 - see the module docstring
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except (ValueError, TypeError):
+        return "<store>"

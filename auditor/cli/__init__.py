@@ -1,0 +1,62 @@
+"""The ``auditor`` command line: a thin shell over the core (see ``auditor/__init__``).
+
+It parses flags (each with an ``AUDITOR_*`` variable, see :mod:`auditor.cli.parser`),
+hands the arguments to the command's handler (one module per command group under
+:mod:`auditor.cli.commands`) and maps what happened to the exit codes of CONTRACT
+section 3. The audit itself runs in :mod:`auditor.application`; text output comes
+from :mod:`auditor.report.text`. Nothing heavy is imported before a command runs, so
+``auditor --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from typing import TYPE_CHECKING
+
+from auditor.cli.parser import ENV_FAIL_ON, ENV_LOG_LEVEL, LOG_LEVELS, build_parser
+from auditor.errors import EXIT_USAGE, InputError, UsageError
+from auditor.results import Severity
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from auditor.cli.parser import Handler
+
+__all__ = ["main"]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``auditor`` console script; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    # argparse checks `choices` on flags, not on defaults taken from the environment.
+    for dest, env, allowed in (
+        ("log_level", ENV_LOG_LEVEL, LOG_LEVELS),
+        ("fail_on", ENV_FAIL_ON, tuple(s.value for s in Severity)),
+    ):
+        value = getattr(args, dest, None)
+        if value is not None and value not in allowed:
+            parser.error(f"{env}={os.environ.get(env)!r} is not one of {', '.join(allowed)}")
+    _setup_logging(args.log_level)
+    handler: Handler = args.handler
+    try:
+        return handler(args)
+    except InputError as exc:
+        print(f"auditor: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except UsageError as exc:
+        print(f"auditor: {exc}\n(see `auditor {args.command} --help`)", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _setup_logging(level: str) -> None:
+    logging.basicConfig(
+        level=getattr(logging, level.upper()),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    # boto's and aiohttp's debug output includes request headers: never below warning.
+    for noisy in ("botocore", "boto3", "urllib3", "aiohttp", "s3transfer"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))

@@ -1,0 +1,98 @@
+"""``auditor audit`` (the verdict, the reports, the exit code) and ``auditor snapshot``."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from auditor.cli.parser import (
+    ENV_FAIL_ON,
+    add_config_flag,
+    add_report_flags,
+    add_tenant_flags,
+    env,
+)
+from auditor.cli.shared import (
+    audit_and_tell,
+    load_config_arg,
+    pack_and_waivers,
+    report_formats,
+    select_tenants,
+)
+from auditor.errors import EXIT_COLLECTION_ERROR, EXIT_OK
+from auditor.results import Severity
+
+if TYPE_CHECKING:
+    import argparse
+
+    from auditor.cli.parser import Commands
+
+
+def register(commands: Commands) -> None:
+    """Add ``snapshot`` and ``audit``."""
+    snapshot = commands.add_parser(
+        "snapshot",
+        help="collect one tenant and print its redacted snapshot as JSON",
+        description=(
+            "Collect both halves of one tenant and print the normalized, redacted "
+            "snapshot the rules see (no secret values; secrets appear as fingerprints)."
+        ),
+    )
+    add_config_flag(snapshot)
+    snapshot.add_argument("--tenant", metavar="ID", required=True, help="a tenant id")
+    snapshot.set_defaults(handler=snapshot_command)
+
+    audit = commands.add_parser(
+        "audit",
+        help="audit tenants, write reports, exit with the verdict",
+        description=(
+            "Collect each selected tenant's Okta app and Cognito identity provider, "
+            "check them against the rule pack, write report.json / report.html, and "
+            "exit 0 (clean), 1 (failing results at or above --fail-on), 2 (bad usage or "
+            "config) or 3 (a tenant could not be fully collected)."
+        ),
+        epilog="example: auditor audit --config auditor.yaml --tenant acme --fail-on high",
+    )
+    add_config_flag(audit)
+    add_tenant_flags(audit)
+    add_report_flags(audit)
+    audit.add_argument(
+        "--fail-on",
+        metavar="SEVERITY",
+        type=str.lower,
+        choices=[s.value for s in Severity],
+        default=(env(ENV_FAIL_ON, "low") or "low").lower(),
+        help=f"lowest severity that makes the exit code 1: critical, high, medium, low, "
+        f"info (env {ENV_FAIL_ON}; default low)",
+    )
+    audit.add_argument(
+        "--rules", metavar="DIR", help="a rule pack directory (default: the built-in pack)"
+    )
+    audit.set_defaults(handler=audit_command)
+
+
+def snapshot_command(args: argparse.Namespace) -> int:
+    """Print one tenant's redacted snapshot; exit 3 if a part could not be collected."""
+    from auditor.collect.secrets import SecretHasher  # noqa: PLC0415 - keep --help fast
+    from auditor.collect.tenant import collect_tenant  # noqa: PLC0415
+    from auditor.store_paths import fingerprint_key_path  # noqa: PLC0415
+
+    config, _ = load_config_arg(args.config)
+    (tenant,) = select_tenants(config, [args.tenant], every=False)
+    hasher = SecretHasher.for_installation(fingerprint_key_path(config.store))
+    snapshot = asyncio.run(collect_tenant(tenant, config.base_domain, hasher))
+    print(snapshot.to_json())
+    return EXIT_COLLECTION_ERROR if snapshot.has_errors else EXIT_OK
+
+
+def audit_command(args: argparse.Namespace) -> int:
+    """Audit the selected tenants; the exit code is the verdict."""
+    formats = report_formats(args.format)
+    config, lines = load_config_arg(args.config)
+    tenants = select_tenants(config, args.tenant, every=args.all)
+    pack, waivers = pack_and_waivers(config, lines, Path(args.rules) if args.rules else None)
+    return audit_and_tell(
+        config, tenants, pack=pack, output=Path(args.output), formats=formats,
+        fail_on=Severity(args.fail_on), waivers=waivers,
+    )

@@ -1,0 +1,202 @@
+"""What the store remembers: ``baseline accept|show``, ``history`` and ``diff``."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from auditor.cli.parser import add_config_flag, add_tenant_flags
+from auditor.cli.shared import load_config_arg, select_tenants
+from auditor.errors import EXIT_OK, UsageError
+
+if TYPE_CHECKING:
+    import argparse
+
+    from auditor.cli.parser import Commands
+    from auditor.config import AuditorConfig
+    from auditor.store import Store
+
+
+def register(commands: Commands) -> None:
+    """Add ``baseline`` (with ``accept`` and ``show``), ``history`` and ``diff``."""
+    baseline = commands.add_parser(
+        "baseline",
+        help="approve or show a tenant's baseline (the state drift is measured against)",
+        description=(
+            "A baseline is a tenant's approved state. `accept` approves the tenant's most "
+            "recent stored snapshot (audit first); later runs report drift against it."
+        ),
+    )
+    actions = baseline.add_subparsers(dest="baseline_command", metavar="ACTION", required=True)
+    accept = actions.add_parser(
+        "accept", help="approve each tenant's latest audited state",
+        description="Approve the most recent stored snapshot of each selected tenant.",
+    )
+    add_config_flag(accept)
+    add_tenant_flags(accept)
+    accept.add_argument("--reason", metavar="TEXT", help="why this state is approved")
+    accept.add_argument(
+        "--by", metavar="NAME", default=None,
+        help="who approves (default: the current user)",
+    )
+    accept.set_defaults(handler=accept_command)
+    show = actions.add_parser(
+        "show", help="who approved each baseline, when and why",
+        description="Show the approved baseline of each selected tenant.",
+    )
+    add_config_flag(show)
+    add_tenant_flags(show)
+    show.set_defaults(handler=show_command)
+
+    history = commands.add_parser(
+        "history",
+        help="a tenant's recent runs: status and what changed",
+        description="List a tenant's recorded runs, newest first, with the drift of each.",
+    )
+    add_config_flag(history)
+    history.add_argument("--tenant", metavar="ID", required=True, help="a tenant id")
+    history.add_argument("--limit", type=int, default=20, help="how many runs (default 20)")
+    history.set_defaults(handler=history_command)
+
+    diff = commands.add_parser(
+        "diff",
+        help="what changed in a tenant between two runs",
+        description=(
+            "Field-level changes of a tenant's snapshot between two recorded runs "
+            "(default: its previous run and its latest). Run ids come from `auditor history`."
+        ),
+    )
+    add_config_flag(diff)
+    diff.add_argument("--tenant", metavar="ID", required=True, help="a tenant id")
+    diff.add_argument("--from", dest="from_run", metavar="RUN", help="the older run id")
+    diff.add_argument("--to", dest="to_run", metavar="RUN", help="the newer run id")
+    diff.set_defaults(handler=diff_command)
+
+
+def _store_from(args: argparse.Namespace) -> tuple[AuditorConfig, Store]:
+    from auditor.store import open_store  # noqa: PLC0415 - keep --help fast
+
+    config, _ = load_config_arg(args.config)
+    return config, open_store(config.store)
+
+
+def show_command(args: argparse.Namespace) -> int:
+    """Who approved each selected tenant's baseline, when and why."""
+    config, store = _store_from(args)
+    try:
+        for tenant in select_tenants(config, args.tenant, every=args.all):
+            base = store.baseline(tenant.id)
+            if base is None:
+                print(f"{tenant.id}: no baseline (run `auditor baseline accept`)")
+            else:
+                why = f": {base.reason}" if base.reason else ""
+                print(f"{tenant.id}: run {base.run_id}, accepted "
+                      f"{base.accepted_at:%Y-%m-%d %H:%M}Z by {base.accepted_by}{why}")
+    finally:
+        store.close()
+    return EXIT_OK
+
+
+def accept_command(args: argparse.Namespace) -> int:
+    """Approve each selected tenant's latest run; a tenant never audited is a usage error."""
+    from auditor.store import NoRunRecorded  # noqa: PLC0415 - keep --help fast
+
+    config, store = _store_from(args)
+    try:
+        tenants = select_tenants(config, args.tenant, every=args.all)
+        by = args.by or _current_user()
+        now = datetime.now(UTC)
+        missing = []
+        for tenant in tenants:
+            try:
+                base = store.accept_baseline(tenant.id, accepted_by=by, reason=args.reason,
+                                             now=now)
+            except NoRunRecorded:
+                missing.append(tenant.id)
+                continue
+            print(f"{tenant.id}: baseline is now run {base.run_id} (accepted by {by})")
+    finally:
+        store.close()
+    if missing:
+        raise UsageError(
+            f"no recorded run for {', '.join(missing)}: audit first "
+            f"(auditor audit --tenant {missing[0]}), then accept"
+        )
+    return EXIT_OK
+
+
+def history_command(args: argparse.Namespace) -> int:
+    """A tenant's runs, newest first, each with what changed since the one before."""
+    from auditor.drift import diff_snapshots  # noqa: PLC0415 - keep --help fast
+    from auditor.report.text import format_drift  # noqa: PLC0415
+
+    config, store = _store_from(args)
+    try:
+        select_tenants(config, [args.tenant], every=False)
+        runs = store.runs(args.tenant, limit=args.limit + 1)
+        if not runs:
+            print(f"{args.tenant}: no recorded run (run `auditor audit --tenant {args.tenant}`)")
+            return EXIT_OK
+        for newer, older in zip(runs[: args.limit], [*runs[1:], None], strict=False):
+            status = newer.tenants.get(args.tenant, newer.outcome)
+            print(f"{newer.started_at:%Y-%m-%d %H:%M:%S}Z  {newer.id}  {newer.trigger:<8}  "
+                  f"{status.value}")
+            if older is None:
+                continue
+            changes = diff_snapshots(
+                store.snapshot(args.tenant, older.id),
+                store.snapshot(args.tenant, newer.id) or {},
+                "previous",
+            )
+            for entry in changes:
+                print(f"    {format_drift(entry)}")
+    finally:
+        store.close()
+    return EXIT_OK
+
+
+def diff_command(args: argparse.Namespace) -> int:
+    """Field-level changes between two runs (default: the previous and the latest)."""
+    from auditor.drift import diff_snapshots  # noqa: PLC0415 - keep --help fast
+    from auditor.report.text import format_drift  # noqa: PLC0415
+    from auditor.store import UnknownRun  # noqa: PLC0415
+
+    config, store = _store_from(args)
+    try:
+        select_tenants(config, [args.tenant], every=False)
+        runs = store.runs(args.tenant, limit=2)
+        to_run = args.to_run or (runs[0].id if runs else None)
+        if to_run is None:
+            raise UsageError(f"{args.tenant} has no recorded run: audit it first")
+        try:
+            after = store.snapshot(args.tenant, to_run)
+            from_run = args.from_run
+            before = (
+                store.snapshot(args.tenant, from_run)
+                if from_run
+                else store.latest_snapshot(args.tenant, before_run=to_run)
+            )
+        except UnknownRun as exc:
+            raise UsageError(f"{exc} (see `auditor history --tenant {args.tenant}`)") from None
+        if after is None:
+            raise UsageError(f"run {to_run} did not audit {args.tenant}")
+        if before is None:
+            print(f"{args.tenant}: nothing to compare run {to_run} with (its first run)")
+            return EXIT_OK
+        changes = diff_snapshots(before, after, "previous")
+        if not changes:
+            print(f"{args.tenant}: no change")
+        for entry in changes:
+            print(format_drift(entry))
+    finally:
+        store.close()
+    return EXIT_OK
+
+
+def _current_user() -> str:
+    import getpass  # noqa: PLC0415 - only `baseline accept` asks
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"

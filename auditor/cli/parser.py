@@ -1,0 +1,125 @@
+"""The argparse tree: global flags, the shared flag helpers, environment-variable defaults.
+
+Each command group adds its own subcommands (see :mod:`auditor.cli.commands`); this
+module holds only what they share, so a flag means the same thing in every command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING, NoReturn
+
+from auditor import __version__
+from auditor.errors import EXIT_USAGE
+
+if TYPE_CHECKING:
+    # argparse's own name for what ``add_subparsers`` returns (typeshed makes it generic).
+    Commands = argparse._SubParsersAction["_Parser"]  # noqa: SLF001
+
+Handler = Callable[[argparse.Namespace], int]
+"""What a command runs: the parsed arguments in, the exit code out."""
+
+ENV_CONFIG = "AUDITOR_CONFIG"
+ENV_FORMAT = "AUDITOR_FORMAT"
+ENV_OUTPUT = "AUDITOR_OUTPUT"
+ENV_FAIL_ON = "AUDITOR_FAIL_ON"
+ENV_LOG_LEVEL = "AUDITOR_LOG_LEVEL"
+DEFAULT_OUTPUT = "reports-out"
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+EPILOG = """\
+exit codes:
+  0  no failing result at or above --fail-on
+  1  failing results
+  2  bad usage, config or rule pack (nothing audited)
+  3  at least one tenant could not be fully audited (collection error)
+
+Every flag has an environment variable: AUDITOR_CONFIG, AUDITOR_FORMAT,
+AUDITOR_OUTPUT, AUDITOR_FAIL_ON, AUDITOR_LOG_LEVEL. A flag beats its variable.
+Try `auditor demo` first: it audits built-in emulated tenants, no credentials needed.
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but usage errors exit 2 with a hint to --help (argparse already does 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n(see `{self.prog} --help`)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full command tree; every command's --help explains itself."""
+    # The command modules import this module's helpers, so the registry is read here.
+    from auditor.cli.commands import COMMAND_GROUPS  # noqa: PLC0415
+
+    parser = _Parser(
+        prog="auditor",
+        description=(
+            "Audits every tenant's Okta -> Rapticore (AWS Cognito) OIDC single sign-on: "
+            "collects both halves through the okta SDK and boto3, checks them against "
+            "a declarative rule pack, and reports what fails and what drifted."
+        ),
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument(
+        "--log-level",
+        choices=LOG_LEVELS,
+        type=str.lower,
+        default=(env(ENV_LOG_LEVEL, "warning") or "warning").lower(),
+        help=f"how much to log on stderr (env {ENV_LOG_LEVEL}; default warning)",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for register in COMMAND_GROUPS:
+        register(commands)
+    return parser
+
+
+def env(name: str, default: str | None = None) -> str | None:
+    """The variable's value; unset and empty both mean ``default``."""
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+def add_config_flag(parser: argparse.ArgumentParser) -> None:
+    """``--config PATH`` (env AUDITOR_CONFIG)."""
+    parser.add_argument(
+        "--config",
+        metavar="PATH",
+        default=env(ENV_CONFIG),
+        help=f"the YAML config file (env {ENV_CONFIG})",
+    )
+
+
+def add_tenant_flags(parser: argparse.ArgumentParser, *, allow_all: bool = True) -> None:
+    """``--tenant ID`` (repeatable) or ``--all``: one of them is required."""
+    group = parser.add_mutually_exclusive_group(required=True)
+    group.add_argument(
+        "--tenant",
+        metavar="ID",
+        action="append",
+        help="a tenant id from the config (repeatable)",
+    )
+    if allow_all:
+        group.add_argument("--all", action="store_true", help="every tenant in the config")
+
+
+def add_report_flags(parser: argparse.ArgumentParser) -> None:
+    """``--format LIST`` and ``--output DIR`` (env AUDITOR_FORMAT, AUDITOR_OUTPUT)."""
+    parser.add_argument(
+        "--format",
+        metavar="LIST",
+        default=env(ENV_FORMAT, "json,html"),
+        help=f"reports to write, comma-separated: json, html (env {ENV_FORMAT}; default both)",
+    )
+    parser.add_argument(
+        "--output",
+        metavar="DIR",
+        default=env(ENV_OUTPUT, DEFAULT_OUTPUT),
+        help=f"where reports go (env {ENV_OUTPUT}; default {DEFAULT_OUTPUT}/)",
+    )
