@@ -19,8 +19,9 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from auditor.collect.okta_client import OktaCallError, origin
+from auditor.collect.okta_client import OktaCallError
 from auditor.snapshot import OidcDiscovery
+from auditor.urls import origin
 
 WELL_KNOWN = "/.well-known/openid-configuration"
 MAX_BYTES = 1 << 20
@@ -34,7 +35,7 @@ def issuer_origin_allowed(issuer: str, allowed_origins: list[str]) -> bool:
     if any(c.isspace() for c in issuer):
         return False
     where = origin(issuer)
-    return bool(where[1]) and any(where == origin(a) for a in allowed_origins)
+    return where is not None and any(where == origin(a) for a in allowed_origins)
 
 
 def discovery_url(issuer: str) -> str:
