@@ -108,7 +108,8 @@ async def collect_okta(
             "no app_id configured and the Cognito IdP's client_id is not known"
         )
         half = OktaHalf.without_app_parts(
-            org_url=config.org_url, custom_domain=config.custom_domain, app_id=None,
+            org_url=config.org_url, custom_domain=config.custom_domain,
+            custom_domain_url=config.custom_domain_url, app_id=None,
             app=skipped, parts=skipped, discovery=discovery,
         )
         return half, errors.items
@@ -121,7 +122,8 @@ async def collect_okta(
             errors.add("client", f"cannot create the Okta client: {exc}")
         )
         half = OktaHalf.without_app_parts(
-            org_url=config.org_url, custom_domain=config.custom_domain, app_id=app_id,
+            org_url=config.org_url, custom_domain=config.custom_domain,
+            custom_domain_url=config.custom_domain_url, app_id=app_id,
             app=failed, parts=failed, discovery=discovery,
         )
         return half, errors.items
@@ -152,7 +154,8 @@ async def _collect_app_parts(  # noqa: PLR0913 - one call site, all of it contex
             else "the Okta app could not be read"
         )
         return OktaHalf.without_app_parts(
-            org_url=config.org_url, custom_domain=config.custom_domain, app_id=app_id,
+            org_url=config.org_url, custom_domain=config.custom_domain,
+            custom_domain_url=config.custom_domain_url, app_id=app_id,
             app=app, parts=Section.skipped(why), discovery=discovery,
         )
 
@@ -166,6 +169,7 @@ async def _collect_app_parts(  # noqa: PLR0913 - one call site, all of it contex
     return OktaHalf(
         org_url=config.org_url,
         custom_domain=config.custom_domain,
+        custom_domain_url=config.custom_domain_url,
         app_id=app_id,
         app=app,
         grants=grants,

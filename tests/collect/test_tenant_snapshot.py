@@ -12,6 +12,8 @@ from auditor.collect.secrets import SecretHasher
 from auditor.collect.tenant import collect_fleet, collect_tenant
 from auditor.demo import Fleet
 from auditor.emulator.okta import Fault
+from auditor.results import ResultStatus
+from auditor.rules import load_rule_pack
 from auditor.snapshot import SectionStatus
 
 OK = SectionStatus.OK
@@ -86,6 +88,38 @@ def test_custom_domain_issuer_is_fetched_from_the_custom_domain(fleet, okta_emul
     discovery = snapshot.okta.discovery
     assert discovery.status is OK, discovery.reason
     assert discovery.value.url.startswith(tenant.org.custom_domain_url)
+
+
+def test_issuer_rule_judges_the_custom_domain_origin_the_collector_used(fleet, okta_emulator):
+    """On an http loopback custom domain, the issuer rule passes what the collector fetched."""
+    tenant = fleet.add(f"cdrule{next(_ids)}")
+    okta_emulator.remove_org(tenant.org)
+    okta_emulator.add_org(tenant.org, custom_domain=True)
+    issuer = tenant.org.custom_domain_url
+    assert issuer is not None
+    assert issuer.startswith("http://")  # the emulator's custom domain is a loopback host
+    fleet.cognito.client().update_identity_provider(
+        UserPoolId=tenant.cognito.user_pool_id,
+        ProviderName="Okta",
+        ProviderDetails={
+            "client_id": tenant.org.client_id,
+            "client_secret": tenant.org.client_secret,
+            "oidc_issuer": issuer,
+            "authorize_scopes": "openid email profile",
+            "attributes_request_method": "GET",
+        },
+    )
+    config = tenant.config().model_copy(
+        update={"okta": tenant.config().okta.model_copy(
+            update={"custom_domain": tenant.org.custom_domain})}
+    )
+    snapshot = asyncio.run(collect_tenant(config, "rapticore.io", SecretHasher.ephemeral()))
+    assert snapshot.okta.custom_domain_url == issuer
+    assert "custom_domain_url" not in snapshot.to_json()  # derived from the config: not stored
+
+    [result] = [r for r in load_rule_pack().evaluate(snapshot)
+                if r.rule_id == "cognito_idp_issuer_matches"]
+    assert result.status is ResultStatus.PASS, result.message
 
 
 def test_missing_idp_without_app_id_skips_the_okta_app(fleet):
