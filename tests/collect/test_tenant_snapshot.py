@@ -8,11 +8,12 @@ import json
 
 import pytest
 
+from auditor.audit import tenant_status
 from auditor.collect.secrets import SecretHasher
 from auditor.collect.tenant import collect_fleet, collect_tenant
 from auditor.demo import Fleet
 from auditor.emulator.okta import Fault
-from auditor.results import ResultStatus
+from auditor.results import ResultStatus, TenantStatus
 from auditor.rules import load_rule_pack
 from auditor.snapshot import SectionStatus
 
@@ -150,3 +151,27 @@ def test_one_failing_tenant_does_not_touch_the_others(fleet):
     assert snapshots[0].cognito.idp.status is OK  # what was collected is kept
     assert not any(s.has_errors for s in snapshots[1:])
     assert sorted(seen) == sorted(s.tenant_id for s in snapshots)
+
+
+def test_a_payload_of_the_wrong_shape_makes_only_its_tenant_error(fleet):
+    """A grant of the wrong shape makes its tenant error, naming the field; others pass."""
+    broken = fleet.add(f"shape{next(_ids)}")
+    broken.org.grants[broken.org.app_id][1]["status"] = False
+    healthy = fleet.add(f"sound{next(_ids)}")
+    snapshots = asyncio.run(collect_fleet(
+        [broken.config(), healthy.config()], "rapticore.io", SecretHasher.ephemeral(),
+        concurrency=2,
+    ))
+    pack = load_rule_pack()
+    bad, good = ((s, pack.evaluate(s)) for s in snapshots)
+
+    assert tenant_status(*bad) is TenantStatus.ERROR
+    [error] = bad[0].errors
+    assert error.section == "grants"
+    assert "[1].status: string_type" in error.message
+    assert "\n" not in error.message
+    by_id = {r.rule_id: r for r in bad[1]}
+    assert by_id["okta_app_required_scopes"].status is not ResultStatus.PASS
+    assert by_id["okta_app_profile_mapping"].status is ResultStatus.PASS  # collected, judged
+    assert bad[0].okta.secrets.status is OK
+    assert tenant_status(*good) is TenantStatus.PASS
