@@ -65,9 +65,9 @@ def test_snapshot_json_is_deterministic_and_secret_free(fleet):
     assert first.okta.secrets.value[0].secret.sha256 not in text
 
 
-def test_custom_domain_issuer_is_fetched_from_the_custom_domain(fleet, okta_emulator):
-    """An IdP issuer on the configured custom domain is on the org: its discovery is fetched."""
-    tenant = fleet.add(f"cd{next(_ids)}")
+def custom_domain_snapshot(fleet, okta_emulator, tenant_id):
+    """A tenant served on its custom domain, whose Cognito issuer is that domain."""
+    tenant = fleet.add(tenant_id)
     okta_emulator.remove_org(tenant.org)
     okta_emulator.add_org(tenant.org, custom_domain=True)
     fleet.cognito.client().update_identity_provider(
@@ -86,6 +86,12 @@ def test_custom_domain_issuer_is_fetched_from_the_custom_domain(fleet, okta_emul
             update={"custom_domain": tenant.org.custom_domain})}
     )
     snapshot = asyncio.run(collect_tenant(config, "rapticore.io", SecretHasher.ephemeral()))
+    return tenant, snapshot
+
+
+def test_custom_domain_issuer_is_fetched_from_the_custom_domain(fleet, okta_emulator):
+    """An IdP issuer on the configured custom domain is on the org: its discovery is fetched."""
+    tenant, snapshot = custom_domain_snapshot(fleet, okta_emulator, f"cd{next(_ids)}")
     discovery = snapshot.okta.discovery
     assert discovery.status is OK, discovery.reason
     assert discovery.value.url.startswith(tenant.org.custom_domain_url)
@@ -93,28 +99,9 @@ def test_custom_domain_issuer_is_fetched_from_the_custom_domain(fleet, okta_emul
 
 def test_issuer_rule_judges_the_custom_domain_origin_the_collector_used(fleet, okta_emulator):
     """On an http loopback custom domain, the issuer rule passes what the collector fetched."""
-    tenant = fleet.add(f"cdrule{next(_ids)}")
-    okta_emulator.remove_org(tenant.org)
-    okta_emulator.add_org(tenant.org, custom_domain=True)
+    tenant, snapshot = custom_domain_snapshot(fleet, okta_emulator, f"cdrule{next(_ids)}")
     issuer = tenant.org.custom_domain_url
-    assert issuer is not None
     assert issuer.startswith("http://")  # the emulator's custom domain is a loopback host
-    fleet.cognito.client().update_identity_provider(
-        UserPoolId=tenant.cognito.user_pool_id,
-        ProviderName="Okta",
-        ProviderDetails={
-            "client_id": tenant.org.client_id,
-            "client_secret": tenant.org.client_secret,
-            "oidc_issuer": issuer,
-            "authorize_scopes": "openid email profile",
-            "attributes_request_method": "GET",
-        },
-    )
-    config = tenant.config().model_copy(
-        update={"okta": tenant.config().okta.model_copy(
-            update={"custom_domain": tenant.org.custom_domain})}
-    )
-    snapshot = asyncio.run(collect_tenant(config, "rapticore.io", SecretHasher.ephemeral()))
     assert snapshot.okta.custom_domain_url == issuer
     assert "custom_domain_url" not in snapshot.to_json()  # derived from the config: not stored
 

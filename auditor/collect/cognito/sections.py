@@ -52,8 +52,10 @@ _SECRET_KEY_HINTS = ("secret", "private_key", "password")
 
 
 # ------------------------------------------------------------------------ wire models
-# The cognito-idp API's own shapes (IdentityProviderType, UserPoolClientType,
-# DomainDescriptionType), only the keys the audit reads.
+# The cognito-idp API's own shapes, only the keys the audit reads. Where the snapshot
+# model has the API's field names, the wire model is that model plus what arrives in
+# another form (a secret value, the custom domain's configuration). Only modeled keys
+# reach us (botocore drops the rest), so the snapshot-only fields are never sent.
 
 
 class _IdentityProvider(Wire):
@@ -76,15 +78,7 @@ class _ClientsPage(Wire):
     UserPoolClients: list[_ClientSummary] = Field(default_factory=list)
 
 
-class _UserPoolClient(Wire):
-    ClientId: str
-    ClientName: str | None = None
-    SupportedIdentityProviders: list[str] = Field(default_factory=list)
-    AllowedOAuthFlows: list[str] = Field(default_factory=list)
-    AllowedOAuthFlowsUserPoolClient: bool | None = None
-    AllowedOAuthScopes: list[str] = Field(default_factory=list)
-    CallbackURLs: list[str] = Field(default_factory=list)
-    LogoutURLs: list[str] = Field(default_factory=list)
+class _UserPoolClient(CognitoAppClient):
     ClientSecret: str | None = None
 
 
@@ -96,11 +90,7 @@ class _CustomDomainConfig(Wire):
     CertificateArn: str | None = None
 
 
-class _DomainDescription(Wire):
-    Domain: str
-    UserPoolId: str | None = None
-    Status: str | None = None
-    CloudFrontDistribution: str | None = None
+class _DomainDescription(CognitoDomain):
     CustomDomainConfig: _CustomDomainConfig | None = None
 
 
@@ -232,10 +222,7 @@ class Sections:
         custom = raw.CustomDomainConfig
         return Section.ok(
             CognitoDomain(
-                Domain=raw.Domain,
-                UserPoolId=raw.UserPoolId,
-                Status=raw.Status,
-                CloudFrontDistribution=raw.CloudFrontDistribution,
+                **raw.model_dump(exclude={"CustomDomainConfig", "CustomDomain"}),
                 CustomDomain=bool(custom and custom.CertificateArn),
             )
         )
@@ -279,7 +266,7 @@ class Sections:
     def _app_client(self, raw: _UserPoolClient) -> CognitoAppClient:
         secret = raw.ClientSecret
         return CognitoAppClient(
-            **raw.model_dump(exclude={"ClientSecret"}),
+            **raw.model_dump(exclude={"ClientSecret", "client_secret"}),
             client_secret=None if secret is None else self._secret_ref(secret),
         )
 
