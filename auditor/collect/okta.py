@@ -187,9 +187,7 @@ async def _section(
     """Run one collection step; its failure becomes the section's recorded error."""
     try:
         return Section.ok(await fetch())
-    except OktaCallError as exc:
-        return Section.error(errors.add(name, exc.message))
-    except ShapeError as exc:
+    except (OktaCallError, ShapeError) as exc:
         return Section.error(errors.add(name, exc.message))
 
 
