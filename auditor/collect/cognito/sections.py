@@ -54,8 +54,9 @@ _SECRET_KEY_HINTS = ("secret", "private_key", "password")
 # ------------------------------------------------------------------------ wire models
 # The cognito-idp API's own shapes, only the keys the audit reads. Where the snapshot
 # model has the API's field names, the wire model is that model plus what arrives in
-# another form (a secret value, the custom domain's configuration). Only modeled keys
-# reach us (botocore drops the rest), so the snapshot-only fields are never sent.
+# another form (a secret value, the custom domain's configuration). The snapshot-only
+# fields (client_secret, CustomDomain) are not API keys, so botocore never passes them
+# on; they are dropped from the dump all the same and set by the collector alone.
 
 
 class _IdentityProvider(Wire):
