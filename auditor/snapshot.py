@@ -210,6 +210,15 @@ class OktaHalf(Model):
 
     org_url: str
     custom_domain: str | None = None
+    custom_domain_url: str | None = Field(
+        default=None,
+        exclude=True,
+        description=(
+            "The custom domain as the origin the collector used (https, or http for an "
+            "allowed loopback host), so the issuer rule judges the same origin. Derived "
+            "from the config, not collected: in memory only, like SecretRef.sha256."
+        ),
+    )
     app_id: str | None = Field(
         default=None, description="The app id audited: configured, or the IdP's client_id."
     )
@@ -231,11 +240,13 @@ class OktaHalf(Model):
         app: Section[OktaApp],
         parts: Section[Any],
         discovery: Section[OidcDiscovery],
+        custom_domain_url: str | None = None,
     ) -> OktaHalf:
         """A half whose app-dependent parts (grants ... assignments) all share one state."""
         return cls(
             org_url=org_url,
             custom_domain=custom_domain,
+            custom_domain_url=custom_domain_url,
             app_id=app_id,
             app=app,
             grants=parts,

@@ -16,7 +16,7 @@ from auditor.audit import TenantOutcome, build_report
 from auditor.results import ResultStatus, TenantStatus
 from auditor.rules import load_rule_pack
 from auditor.snapshot import Section, TenantSnapshot
-from tests.builders import (
+from builders import (
     app_not_found,
     change,
     compliant_snapshot,

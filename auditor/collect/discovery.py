@@ -19,8 +19,10 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from auditor.collect.okta_client import OktaCallError, origin
+from auditor.collect.okta_client import OktaCallError
+from auditor.collect.shape import parse
 from auditor.snapshot import OidcDiscovery
+from auditor.urls import origin
 
 WELL_KNOWN = "/.well-known/openid-configuration"
 MAX_BYTES = 1 << 20
@@ -34,7 +36,7 @@ def issuer_origin_allowed(issuer: str, allowed_origins: list[str]) -> bool:
     if any(c.isspace() for c in issuer):
         return False
     where = origin(issuer)
-    return bool(where[1]) and any(where == origin(a) for a in allowed_origins)
+    return where is not None and any(where == origin(a) for a in allowed_origins)
 
 
 def discovery_url(issuer: str) -> str:
@@ -43,7 +45,10 @@ def discovery_url(issuer: str) -> str:
 
 
 async def fetch_discovery(issuer: str, *, seconds: float) -> OidcDiscovery:
-    """Fetch and parse the discovery document; raise :class:`OktaCallError` on failure."""
+    """Fetch and parse the discovery document.
+
+    Raises :class:`OktaCallError` when it cannot be had, ``ShapeError`` when it is wrong.
+    """
     url = discovery_url(issuer)
     client_timeout = aiohttp.ClientTimeout(total=seconds)
     async with (
@@ -61,23 +66,5 @@ async def fetch_discovery(issuer: str, *, seconds: float) -> OidcDiscovery:
         raise OktaCallError(f"GET {url}: not valid JSON") from None
     if not isinstance(doc, dict):
         raise OktaCallError(f"GET {url}: not a JSON object")
-
-    def text(key: str) -> str | None:
-        value = doc.get(key)
-        return value if isinstance(value, str) else None
-
-    def texts(key: str) -> list[str] | None:
-        value = doc.get(key)
-        if isinstance(value, list) and all(isinstance(v, str) for v in value):
-            return value
-        return None
-
-    return OidcDiscovery(
-        url=url,
-        issuer=text("issuer"),
-        authorization_endpoint=text("authorization_endpoint"),
-        token_endpoint=text("token_endpoint"),
-        jwks_uri=text("jwks_uri"),
-        response_types_supported=texts("response_types_supported"),
-        scopes_supported=texts("scopes_supported"),
-    )
+    # ``url`` is ours, set last: a document cannot forge where it was fetched from.
+    return parse(OidcDiscovery, {**doc, "url": url}, f"GET {url}")

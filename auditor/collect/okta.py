@@ -1,9 +1,10 @@
 """The Okta half of a tenant: the OIDC app and everything hanging off it.
 
 Each part becomes a :class:`~auditor.snapshot.Section`; a failure in one part is recorded
-as that part's error and the others are still collected. Raw JSON is parsed here into
-our own models with small coercion helpers, keeping values as found: an unknown grant
-type is kept as a string for a rule to judge, an absent field stays ``None``.
+as that part's error and the others are still collected. Raw JSON is validated by
+:func:`auditor.collect.shape.parse`, keeping values as found: an unknown grant type is
+kept as a string for a rule to judge, an absent field stays ``None``, and a field of the
+wrong type makes its section an error naming that field.
 """
 
 from __future__ import annotations
@@ -23,21 +24,16 @@ from auditor.collect.okta_client import (
     OktaReader,
     build_client,
 )
+from auditor.collect.shape import ShapeError, Wire, parse
 from auditor.snapshot import (
     CollectionError,
     ErrorSource,
     OidcDiscovery,
     OktaApp,
-    OktaAppCredentials,
-    OktaAppSettings,
     OktaAssignments,
     OktaClientSecret,
     OktaHalf,
-    OktaOAuthClientCredentials,
-    OktaOAuthClientSettings,
     OktaProfileMapping,
-    OktaProfileMappingEnd,
-    OktaProfileMappingProperty,
     OktaScopeGrant,
     SecretRef,
     Section,
@@ -59,8 +55,26 @@ PAGE_LIMIT = "200"
 MAX_ASSIGNED_USERS = 1000
 
 
-class ShapeError(ValueError):
-    """Okta's JSON does not have the shape its API documents."""
+# Wire models for the payloads whose shape is not a snapshot model's own. The app, its
+# grants and its profile mapping are validated straight into the snapshot models, whose
+# field names follow Okta's JSON on purpose.
+
+
+class _Identified(Wire):
+    """Any Okta object of which only the id is read (a group, a user, a mapping)."""
+
+    id: str
+
+
+class _Secret(Wire):
+    id: str
+    status: str | None = None
+    client_secret: str | None = None
+
+
+class _UserType(Wire):
+    id: str | None = None
+    default: bool | None = None
 
 
 @dataclass
@@ -94,7 +108,8 @@ async def collect_okta(
             "no app_id configured and the Cognito IdP's client_id is not known"
         )
         half = OktaHalf.without_app_parts(
-            org_url=config.org_url, custom_domain=config.custom_domain, app_id=None,
+            org_url=config.org_url, custom_domain=config.custom_domain,
+            custom_domain_url=config.custom_domain_url, app_id=None,
             app=skipped, parts=skipped, discovery=discovery,
         )
         return half, errors.items
@@ -107,7 +122,8 @@ async def collect_okta(
             errors.add("client", f"cannot create the Okta client: {exc}")
         )
         half = OktaHalf.without_app_parts(
-            org_url=config.org_url, custom_domain=config.custom_domain, app_id=app_id,
+            org_url=config.org_url, custom_domain=config.custom_domain,
+            custom_domain_url=config.custom_domain_url, app_id=app_id,
             app=failed, parts=failed, discovery=discovery,
         )
         return half, errors.items
@@ -138,7 +154,8 @@ async def _collect_app_parts(  # noqa: PLR0913 - one call site, all of it contex
             else "the Okta app could not be read"
         )
         return OktaHalf.without_app_parts(
-            org_url=config.org_url, custom_domain=config.custom_domain, app_id=app_id,
+            org_url=config.org_url, custom_domain=config.custom_domain,
+            custom_domain_url=config.custom_domain_url, app_id=app_id,
             app=app, parts=Section.skipped(why), discovery=discovery,
         )
 
@@ -152,6 +169,7 @@ async def _collect_app_parts(  # noqa: PLR0913 - one call site, all of it contex
     return OktaHalf(
         org_url=config.org_url,
         custom_domain=config.custom_domain,
+        custom_domain_url=config.custom_domain_url,
         app_id=app_id,
         app=app,
         grants=grants,
@@ -169,10 +187,8 @@ async def _section(
     """Run one collection step; its failure becomes the section's recorded error."""
     try:
         return Section.ok(await fetch())
-    except OktaCallError as exc:
+    except (OktaCallError, ShapeError) as exc:
         return Section.error(errors.add(name, exc.message))
-    except ShapeError as exc:
-        return Section.error(errors.add(name, f"unexpected response from Okta: {exc}"))
 
 
 async def _app_section(reader: OktaReader, app_id: str, errors: _Errors) -> Section[OktaApp]:
@@ -181,57 +197,52 @@ async def _app_section(reader: OktaReader, app_id: str, errors: _Errors) -> Sect
             f"not found: {app_id!r} is not a valid Okta app id (check app_id, or the "
             "Cognito IdP's client_id)"
         )
+    path = f"/api/v1/apps/{quote(app_id, safe='')}"
     try:
-        raw = await reader.get(f"/api/v1/apps/{quote(app_id, safe='')}")
+        raw = await reader.get(path)
     except OktaNotFoundError:
         return Section.absent(f"not found: app {app_id} is deleted, or app_id is wrong")
     except OktaCallError as exc:
         return Section.error(errors.add("app", exc.message))
     try:
-        return Section.ok(parse_app(raw))
+        return Section.ok(parse(OktaApp, raw, f"GET {path}"))
     except ShapeError as exc:
-        return Section.error(errors.add("app", f"unexpected response from Okta: {exc}"))
+        return Section.error(errors.add("app", exc.message))
 
 
 async def _grants(reader: OktaReader, app_path: str) -> list[OktaScopeGrant]:
-    raw, _ = await reader.get_all(f"{app_path}/grants", {"limit": PAGE_LIMIT})
-    return [
-        OktaScopeGrant(
-            id=_req_str(g, "id", "grant"),
-            scopeId=_opt_str(g, "scopeId"),
-            status=_opt_str(g, "status"),
-            issuer=_opt_str(g, "issuer"),
-            source=_opt_str(g, "source"),
-        )
-        for g in _objects(raw, "grant")
-    ]
+    path = f"{app_path}/grants"
+    raw, _ = await reader.get_all(path, {"limit": PAGE_LIMIT})
+    return parse(list[OktaScopeGrant], raw, f"GET {path}")
 
 
 async def _secrets(
     reader: OktaReader, app_path: str, hasher: SecretHasher
 ) -> list[OktaClientSecret]:
-    raw, _ = await reader.get_all(f"{app_path}/credentials/secrets")
-    out = []
-    for item in _objects(raw, "client secret"):
-        value = item.get("client_secret")
-        # A secret Okta does not show at all can be compared no better than a masked one.
-        ref = hasher.ref(value) if isinstance(value, str) and value else SecretRef(masked=True)
-        out.append(
-            OktaClientSecret(id=_req_str(item, "id", "client secret"),
-                             status=_opt_str(item, "status"), secret=ref)
+    path = f"{app_path}/credentials/secrets"
+    raw, _ = await reader.get_all(path)
+    return [
+        OktaClientSecret(
+            id=item.id,
+            status=item.status,
+            # A secret Okta does not show at all compares no better than a masked one.
+            secret=hasher.ref(item.client_secret) if item.client_secret
+            else SecretRef(masked=True),
         )
-    return out
+        for item in parse(list[_Secret], raw, f"GET {path}")
+    ]
 
 
 async def _assignments(reader: OktaReader, app_path: str) -> OktaAssignments:
-    groups, _ = await reader.get_all(f"{app_path}/groups", {"limit": PAGE_LIMIT})
-    users, truncated = await reader.get_all(
-        f"{app_path}/users", {"limit": PAGE_LIMIT}, max_items=MAX_ASSIGNED_USERS
-    )
+    ids: dict[str, list[str]] = {}
+    truncated = False
+    for part, max_items in (("groups", None), ("users", MAX_ASSIGNED_USERS)):
+        path = f"{app_path}/{part}"
+        raw, cut = await reader.get_all(path, {"limit": PAGE_LIMIT}, max_items=max_items)
+        ids[part] = sorted(item.id for item in parse(list[_Identified], raw, f"GET {path}"))
+        truncated = truncated or cut
     return OktaAssignments(
-        group_ids=sorted(_req_str(g, "id", "group assignment") for g in _objects(groups, "group")),
-        user_ids=sorted(_req_str(u, "id", "user assignment") for u in _objects(users, "user")),
-        users_truncated=truncated,
+        group_ids=ids["groups"], user_ids=ids["users"], users_truncated=truncated
     )
 
 
@@ -239,21 +250,16 @@ async def _mapping_sections(
     reader: OktaReader, app_id: str, errors: _Errors
 ) -> tuple[Section[str], Section[OktaProfileMapping]]:
     """The default user type, then the mapping from it to the app."""
+    path = "/api/v1/meta/types/user"
     try:
-        types = await reader.get("/api/v1/meta/types/user")
-        default = next(
-            (t for t in _objects(types, "user type") if t.get("default") is True), None
-        )
-    except OktaCallError as exc:
+        types = parse(list[_UserType], await reader.get(path), f"GET {path}")
+    except (OktaCallError, ShapeError) as exc:
         reason = errors.add("default_user_type_id", exc.message)
         return Section.error(reason), Section.skipped("the default user type is unknown")
-    except ShapeError as exc:
-        reason = errors.add("default_user_type_id", f"unexpected response from Okta: {exc}")
-        return Section.error(reason), Section.skipped("the default user type is unknown")
-    if default is None or not isinstance(default.get("id"), str):
+    type_id = next((t.id for t in types if t.default is True and t.id is not None), None)
+    if type_id is None:
         reason = "the org has no default user type"
         return Section.absent(reason), Section.skipped(reason)
-    type_id: str = default["id"]
     found = await _section(errors, "profile_mapping", lambda: _mapping(reader, type_id, app_id))
     mapping: Section[OktaProfileMapping]
     if found.status is SectionStatus.OK and found.value is None:
@@ -269,28 +275,11 @@ async def _mapping(
     listed, _ = await reader.get_all(
         "/api/v1/mappings", {"sourceId": type_id, "targetId": app_id, "limit": PAGE_LIMIT}
     )
-    summaries = _objects(listed, "profile mapping")
+    summaries = parse(list[_Identified], listed, "GET /api/v1/mappings")
     if not summaries:
         return None
-    mapping_id = _req_str(summaries[0], "id", "profile mapping")
-    raw = await reader.get(f"/api/v1/mappings/{quote(mapping_id, safe='')}")
-    if not isinstance(raw, dict):
-        raise ShapeError("profile mapping is not an object")
-    properties = raw.get("properties") or {}
-    if not isinstance(properties, dict):
-        raise ShapeError("profile mapping properties is not an object")
-    return OktaProfileMapping(
-        id=_req_str(raw, "id", "profile mapping"),
-        source=_mapping_end(raw.get("source")),
-        target=_mapping_end(raw.get("target")),
-        properties={
-            str(name): OktaProfileMappingProperty(
-                expression=_opt_str(prop, "expression"), pushStatus=_opt_str(prop, "pushStatus")
-            )
-            for name, prop in properties.items()
-            if isinstance(prop, dict)
-        },
-    )
+    path = f"/api/v1/mappings/{quote(summaries[0].id, safe='')}"
+    return parse(OktaProfileMapping, await reader.get(path), f"GET {path}")
 
 
 async def _discovery_section(
@@ -307,106 +296,10 @@ async def _discovery_section(
     try:
         return Section.ok(await fetch_discovery(issuer, seconds=config.request_timeout))
     except (OktaCallError, ShapeError) as exc:
-        return Section.error(errors.add("discovery", str(exc), source="discovery"))
+        return Section.error(errors.add("discovery", exc.message, source="discovery"))
     except (aiohttp.ClientError, TimeoutError, OSError) as exc:
         return Section.error(
             errors.add("discovery", f"cannot fetch {issuer}: {type(exc).__name__}",
                        source="discovery")
         )
 
-
-# ------------------------------------------------------------------ coercion helpers
-# Small and strict about types, lenient about presence: a missing field is None, a
-# field of the wrong type is a ShapeError (the section becomes an error, not a guess).
-
-
-def parse_app(raw: object) -> OktaApp:
-    """An Okta app JSON object -> :class:`OktaApp`, keeping unknown values as found."""
-    if not isinstance(raw, dict):
-        raise ShapeError("the app is not a JSON object")
-    settings = _opt_obj(raw, "settings")
-    oauth_settings = _opt_obj(settings, "oauthClient") if settings is not None else None
-    credentials = _opt_obj(raw, "credentials")
-    oauth_creds = _opt_obj(credentials, "oauthClient") if credentials is not None else None
-    return OktaApp(
-        id=_req_str(raw, "id", "app"),
-        name=_opt_str(raw, "name"),
-        label=_opt_str(raw, "label"),
-        status=_opt_str(raw, "status"),
-        signOnMode=_opt_str(raw, "signOnMode"),
-        settings=None if settings is None else OktaAppSettings(
-            oauthClient=None if oauth_settings is None else OktaOAuthClientSettings(
-                application_type=_opt_str(oauth_settings, "application_type"),
-                grant_types=_opt_str_list(oauth_settings, "grant_types"),
-                response_types=_opt_str_list(oauth_settings, "response_types"),
-                redirect_uris=_opt_str_list(oauth_settings, "redirect_uris"),
-                post_logout_redirect_uris=_opt_str_list(
-                    oauth_settings, "post_logout_redirect_uris"
-                ),
-                initiate_login_uri=_opt_str(oauth_settings, "initiate_login_uri"),
-                consent_method=_opt_str(oauth_settings, "consent_method"),
-                issuer_mode=_opt_str(oauth_settings, "issuer_mode"),
-            )
-        ),
-        credentials=None if credentials is None else OktaAppCredentials(
-            oauthClient=None if oauth_creds is None else OktaOAuthClientCredentials(
-                client_id=_opt_str(oauth_creds, "client_id"),
-                token_endpoint_auth_method=_opt_str(oauth_creds, "token_endpoint_auth_method"),
-                autoKeyRotation=_opt_bool(oauth_creds, "autoKeyRotation"),
-                pkce_required=_opt_bool(oauth_creds, "pkce_required"),
-            )
-        ),
-    )
-
-
-def _objects(raw: object, what: str) -> list[dict[str, Any]]:
-    if not isinstance(raw, list) or not all(isinstance(item, dict) for item in raw):
-        raise ShapeError(f"expected a list of {what} objects")
-    return raw
-
-
-def _mapping_end(raw: object) -> OktaProfileMappingEnd | None:
-    if not isinstance(raw, dict):
-        return None
-    return OktaProfileMappingEnd(
-        id=_opt_str(raw, "id"), name=_opt_str(raw, "name"), type=_opt_str(raw, "type")
-    )
-
-
-def _opt_obj(raw: dict[str, Any], key: str) -> dict[str, Any] | None:
-    value = raw.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, dict):
-        raise ShapeError(f"{key} is a {type(value).__name__}, not an object")
-    return value
-
-
-def _opt_str(raw: dict[str, Any], key: str) -> str | None:
-    value = raw.get(key)
-    if value is None or isinstance(value, str):
-        return value
-    raise ShapeError(f"{key} is a {type(value).__name__}, not a string")
-
-
-def _req_str(raw: dict[str, Any], key: str, what: str) -> str:
-    value = _opt_str(raw, key)
-    if value is None:
-        raise ShapeError(f"a {what} has no {key}")
-    return value
-
-
-def _opt_bool(raw: dict[str, Any], key: str) -> bool | None:
-    value = raw.get(key)
-    if value is None or isinstance(value, bool):
-        return value
-    raise ShapeError(f"{key} is a {type(value).__name__}, not a boolean")
-
-
-def _opt_str_list(raw: dict[str, Any], key: str) -> list[str] | None:
-    value = raw.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ShapeError(f"{key} is not a list of strings")
-    return value

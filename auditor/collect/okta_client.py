@@ -34,6 +34,8 @@ import aiohttp
 from okta.cache.no_op_cache import NoOpCache
 from okta.client import Client
 
+from auditor.urls import origin
+
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
@@ -152,7 +154,7 @@ class OktaReader:
             url = links.get("next")
             if url is None:
                 return items, False
-            if origin(url) != self._origin:
+            if self._origin is None or origin(url) != self._origin:
                 # Never let a response steer the SDK (and its credentials) elsewhere.
                 raise OktaCallError(f"GET {path}: pagination link leaves the org ({url!r})")
         raise OktaCallError(f"GET {path}: more than {MAX_PAGES} pages; stopped")
@@ -242,13 +244,3 @@ def _links(values: list[str]) -> dict[str, str]:
             links.setdefault(rel, url)
     return links
 
-
-def origin(url: str) -> tuple[str, str, int | None]:
-    """(scheme, lower-case host, port with the scheme's default); empty for a bad port."""
-    parts = urlsplit(url)
-    default = {"https": 443, "http": 80}.get(parts.scheme)
-    try:
-        port = parts.port or default
-    except ValueError:
-        return ("", "", None)
-    return parts.scheme, (parts.hostname or "").lower(), port

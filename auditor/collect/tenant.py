@@ -119,7 +119,8 @@ def _failed_okta(
 ) -> tuple[OktaHalf, list[CollectionError]]:
     failed: Section[Any] = Section.error(reason)
     half = OktaHalf.without_app_parts(
-        org_url=tenant.okta.org_url, custom_domain=tenant.okta.custom_domain, app_id=app_id,
+        org_url=tenant.okta.org_url, custom_domain=tenant.okta.custom_domain,
+        custom_domain_url=tenant.okta.custom_domain_url, app_id=app_id,
         app=failed, parts=failed, discovery=failed,
     )
     return half, [CollectionError(source="okta", section="okta", message=reason)]

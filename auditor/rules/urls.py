@@ -16,6 +16,9 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+# One origin() for the collectors and the rules: re-exported for the operators.
+from auditor.urls import origin as origin  # noqa: PLC0414 - an explicit re-export
+
 if TYPE_CHECKING:
     from auditor.rules.values import Template
 
@@ -117,14 +120,6 @@ def host_within(url: str, domain: str) -> tuple[bool, str]:
     return False, f"host {host} is outside {want}"
 
 
-def origin(url: str) -> tuple[str, str, int | None] | None:
-    """(scheme, host, port) as RFC 6454 compares them; None when not a usable URL."""
-    parts = split_url(url)
-    if parts is None or parts.userinfo is not None or host_problem(parts.host):
-        return None
-    return parts.scheme.lower(), normalized_host(parts.host), parts.port_number
-
-
 def origin_text(url: str) -> str:
     """``scheme://host[:port]`` of ``url`` for messages (the URL itself if unparsable)."""
     parts = split_url(url)
@@ -141,6 +136,8 @@ def origin_difference(url: str, want: str) -> str:
         parts = split_url(url)
         if parts is None:
             return "is not an absolute URL"
+        if parts.userinfo is None and not host_problem(parts.host):
+            return f"port {parts.port!r} is not a number from 0 to 65535"
         return host_problem(parts.host) or "has user info before the host"
     if want_o is None:
         return f"cannot compare with {want!r}"

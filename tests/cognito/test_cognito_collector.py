@@ -465,6 +465,54 @@ def test_unexpected_response_shape_is_an_error(
     assert half.idp.status is SectionStatus.ERROR
 
 
+@pytest.mark.parametrize(
+    "case",
+    [
+        (
+            "DescribeIdentityProvider",
+            {"IdentityProvider": {"ProviderName": "Okta", "ProviderDetails": {"client_id": 7}}},
+            "idp",
+            "IdentityProvider.ProviderDetails.client_id: string_type",
+        ),
+        (
+            "ListUserPoolClients",
+            {"UserPoolClients": [{"ClientName": "no id"}]},
+            "app_clients",
+            "[0].UserPoolClients[0].ClientId: missing",
+        ),
+        (
+            "DescribeUserPoolClient",
+            {"UserPoolClient": {"ClientId": "c1", "AllowedOAuthFlowsUserPoolClient": "yes"}},
+            "app_clients",
+            "UserPoolClient.AllowedOAuthFlowsUserPoolClient: bool_type",
+        ),
+        (
+            "DescribeUserPoolDomain",
+            {"DomainDescription": {"UserPoolId": "us-east-1_x", "Status": "ACTIVE"}},
+            "domain",
+            "DomainDescription.Domain: missing",
+        ),
+    ],
+    ids=["idp", "client-list", "client", "domain"],
+)
+def test_wrong_shape_errors_its_section_naming_the_field(
+    tenant: Tenant, hasher: SecretHasher, proxy: FaultProxy, case: tuple[str, Any, str, str]
+) -> None:
+    """A field of the wrong type errors only its section, with one line naming the field."""
+    operation, body, section, field = case
+    proxy.answer(operation, body)
+    half, errors = collect_cognito(tenant.config(), BASE_DOMAIN, hasher, settings=FAST)
+
+    assert [(e.source, e.section) for e in errors] == [("cognito", section)]
+    message = errors[0].message
+    assert message.startswith(f"cognito-idp:{operation} returned a response of an unexpected")
+    assert field in message
+    assert "\n" not in message
+    for name in ("idp", "app_clients", "domain"):
+        expected = SectionStatus.ERROR if name == section else SectionStatus.OK
+        assert getattr(half, name).status is expected, name
+
+
 def test_secrets_never_appear_in_the_dump_or_the_messages(
     tenant: Tenant, hasher: SecretHasher, proxy: FaultProxy
 ) -> None:

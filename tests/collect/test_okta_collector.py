@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from builders import HASHER
@@ -277,3 +279,116 @@ def test_okta_yaml_and_env_do_not_change_the_client(okta_org, tmp_path, monkeypa
     collect(okta_org)
     # No response cache: the second run asked Okta again.
     assert api_calls(okta_org, f"/api/v1/apps/{okta_org.app_id}") > first
+
+
+# ------------------------------------------------------------- payloads of the wrong shape
+
+
+def _app_pkce_as_text(org: OktaOrg) -> None:
+    org.app["credentials"]["oauthClient"]["pkce_required"] = "yes"
+
+
+def _grant_scope_as_number(org: OktaOrg) -> None:
+    org.grants[org.app_id][0]["scopeId"] = 42
+
+
+def _secret_without_id(org: OktaOrg) -> None:
+    del org.secrets[org.app_id][0]["id"]
+
+
+def _mapping_expression_as_list(org: OktaOrg) -> None:
+    assert org.mapping is not None
+    org.mapping["properties"]["email"]["expression"] = ["user.email"]
+
+
+def _group_id_as_object(org: OktaOrg) -> None:
+    org.app_groups[org.app_id][0]["id"] = {"nested": True}
+
+
+@pytest.mark.parametrize(
+    ("break_it", "section", "field"),
+    [
+        (_app_pkce_as_text, "app", "credentials.oauthClient.pkce_required: bool_type"),
+        (_grant_scope_as_number, "grants", "[0].scopeId: string_type"),
+        (_secret_without_id, "secrets", "[0].id: missing"),
+        (_mapping_expression_as_list, "profile_mapping",
+         "properties.email.expression: string_type"),
+        (_group_id_as_object, "assignments", "[0].id: string_type"),
+    ],
+    ids=["app", "grants", "secrets", "mapping", "assignments"],
+)
+def test_wrong_shape_errors_its_section_naming_the_field(okta_org, break_it, section, field):
+    """A field of the wrong type errors its section with a one-line reason naming it."""
+    break_it(okta_org)
+    half, errors = collect(okta_org)
+
+    assert [(e.source, e.section) for e in errors] == [("okta", section)]
+    message = errors[0].message
+    assert "returned a response of an unexpected shape" in message
+    assert field in message
+    assert "\n" not in message
+    assert getattr(half, section).status is SectionStatus.ERROR
+    assert getattr(half, section).reason == message
+    others = ["app", "grants", "secrets", "assignments", "profile_mapping", "discovery"]
+    for other in others:
+        if section == "app" and other != "discovery":
+            # Nothing else can be read from an app that could not be read.
+            expected = SectionStatus.ERROR if other == "app" else SectionStatus.SKIPPED
+        else:
+            expected = SectionStatus.ERROR if other == section else OK
+        assert getattr(half, other).status is expected, other
+
+
+def test_wrong_shape_never_quotes_the_value(okta_org):
+    """A secret of the wrong type is named by its field, its value never repeated."""
+    okta_org.secrets[okta_org.app_id][0]["client_secret"] = {"value": okta_org.client_secret}
+    half, errors = collect(okta_org)
+    assert [e.section for e in errors] == ["secrets"]
+    assert "[0].client_secret: string_type" in errors[0].message
+    assert okta_org.client_secret not in half.model_dump_json()
+    assert okta_org.client_secret not in errors[0].message
+
+
+class _DiscoveryServer:
+    """A loopback HTTP server that answers every GET with one JSON body."""
+
+    def __init__(self, body: object) -> None:
+        payload = json.dumps(body).encode()
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.host = f"127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_discovery_document_of_the_wrong_shape_is_an_error_naming_the_field(okta_org):
+    """A discovery document whose issuer is not a string errors discovery, not the rest."""
+    server = _DiscoveryServer({"issuer": 42, "jwks_uri": "http://127.0.0.1/keys"})
+    try:
+        config = config_for(okta_org, custom_domain=server.host)
+        half, errors = collect(okta_org, config, issuer=f"http://{server.host}")
+    finally:
+        server.close()
+
+    assert [(e.source, e.section) for e in errors] == [("discovery", "discovery")]
+    assert errors[0].message == (
+        f"GET http://{server.host}/.well-known/openid-configuration returned a response "
+        "of an unexpected shape (issuer: string_type)"
+    )
+    assert half.discovery.status is SectionStatus.ERROR
+    assert half.app.status is OK
+    assert half.grants.status is OK

@@ -8,8 +8,11 @@ import json
 
 from builders import HASHER
 
+from auditor.audit import tenant_status
 from auditor.collect.tenant import collect_fleet, collect_tenant
 from auditor.emulator.okta import Fault
+from auditor.results import ResultStatus, TenantStatus
+from auditor.rules import load_rule_pack
 from auditor.snapshot import SectionStatus
 
 OK = SectionStatus.OK
@@ -53,9 +56,9 @@ def test_snapshot_json_is_deterministic_and_secret_free(fleet):
     assert first.okta.secrets.value[0].secret.sha256 not in text
 
 
-def test_custom_domain_issuer_is_fetched_from_the_custom_domain(fleet, okta_emulator):
-    """An IdP issuer on the configured custom domain is on the org: its discovery is fetched."""
-    tenant = fleet.add(f"cd{next(_ids)}")
+def custom_domain_snapshot(fleet, okta_emulator, tenant_id):
+    """A tenant served on its custom domain, whose Cognito issuer is that domain."""
+    tenant = fleet.add(tenant_id)
     okta_emulator.remove_org(tenant.org)
     okta_emulator.add_org(tenant.org, custom_domain=True)
     fleet.cognito.client().update_identity_provider(
@@ -74,9 +77,28 @@ def test_custom_domain_issuer_is_fetched_from_the_custom_domain(fleet, okta_emul
             update={"custom_domain": tenant.org.custom_domain})}
     )
     snapshot = asyncio.run(collect_tenant(config, "rapticore.io", HASHER))
+    return tenant, snapshot
+
+
+def test_custom_domain_issuer_is_fetched_from_the_custom_domain(fleet, okta_emulator):
+    """An IdP issuer on the configured custom domain is on the org: its discovery is fetched."""
+    tenant, snapshot = custom_domain_snapshot(fleet, okta_emulator, f"cd{next(_ids)}")
     discovery = snapshot.okta.discovery
     assert discovery.status is OK, discovery.reason
     assert discovery.value.url.startswith(tenant.org.custom_domain_url)
+
+
+def test_issuer_rule_judges_the_custom_domain_origin_the_collector_used(fleet, okta_emulator):
+    """On an http loopback custom domain, the issuer rule passes what the collector fetched."""
+    tenant, snapshot = custom_domain_snapshot(fleet, okta_emulator, f"cdrule{next(_ids)}")
+    issuer = tenant.org.custom_domain_url
+    assert issuer.startswith("http://")  # the emulator's custom domain is a loopback host
+    assert snapshot.okta.custom_domain_url == issuer
+    assert "custom_domain_url" not in snapshot.to_json()  # derived from the config: not stored
+
+    [result] = [r for r in load_rule_pack().evaluate(snapshot)
+                if r.rule_id == "cognito_idp_issuer_matches"]
+    assert result.status is ResultStatus.PASS, result.message
 
 
 def test_missing_idp_without_app_id_skips_the_okta_app(fleet):
@@ -107,3 +129,27 @@ def test_one_failing_tenant_does_not_touch_the_others(fleet):
     assert snapshots[0].cognito.idp.status is OK  # what was collected is kept
     assert not any(s.has_errors for s in snapshots[1:])
     assert sorted(seen) == sorted(s.tenant_id for s in snapshots)
+
+
+def test_a_payload_of_the_wrong_shape_makes_only_its_tenant_error(fleet):
+    """A grant of the wrong shape makes its tenant error, naming the field; others pass."""
+    broken = fleet.add(f"shape{next(_ids)}")
+    broken.org.grants[broken.org.app_id][1]["status"] = False
+    healthy = fleet.add(f"sound{next(_ids)}")
+    snapshots = asyncio.run(collect_fleet(
+        [broken.config(), healthy.config()], "rapticore.io", SecretHasher.ephemeral(),
+        concurrency=2,
+    ))
+    pack = load_rule_pack()
+    bad, good = ((s, pack.evaluate(s)) for s in snapshots)
+
+    assert tenant_status(*bad) is TenantStatus.ERROR
+    [error] = bad[0].errors
+    assert error.section == "grants"
+    assert "[1].status: string_type" in error.message
+    assert "\n" not in error.message
+    by_id = {r.rule_id: r for r in bad[1]}
+    assert by_id["okta_app_required_scopes"].status is not ResultStatus.PASS
+    assert by_id["okta_app_profile_mapping"].status is ResultStatus.PASS  # collected, judged
+    assert bad[0].okta.secrets.status is OK
+    assert tenant_status(*good) is TenantStatus.PASS

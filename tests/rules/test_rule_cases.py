@@ -446,6 +446,7 @@ CASES = [
             s,
             {
                 "okta.custom_domain": "login.acme.com",
+                "okta.custom_domain_url": "https://login.acme.com",
                 f"{DETAILS}.oidc_issuer": "https://login.acme.com",
                 "okta.discovery.issuer": "https://login.acme.com",
             },

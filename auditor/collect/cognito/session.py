@@ -1,0 +1,174 @@
+"""The cognito-idp client: how hard it tries, and whose credentials it uses.
+
+Endpoints, credentials and profiles follow boto3's own settings (``AWS_ENDPOINT_URL``,
+``AWS_PROFILE``...); with ``cognito.role_arn`` the collector first assumes that role
+through STS and reads Cognito with the role's temporary credentials.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
+
+import botocore.loaders
+import botocore.session
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError
+
+from auditor.collect.cognito.advice import FailureError, NotFoundError
+from auditor.collect.shape import ShapeError, Wire, parse
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    import boto3.session
+    from mypy_boto3_cognito_idp import CognitoIdentityProviderClient
+    from mypy_boto3_sts import STSClient
+
+    from auditor.collect.cognito.advice import Advisor
+
+ROLE_SESSION_NAME = "rapticore-sso-auditor"
+# The shortest session STS allows: one tenant's audit takes seconds.
+_ROLE_SESSION_SECONDS = 900
+
+
+@dataclass(frozen=True)
+class CognitoClientSettings:
+    """How hard the collector tries one AWS call. The defaults suit a nightly audit.
+
+    Retries use botocore's ``standard`` mode, set explicitly: in the ``legacy`` mode
+    (still botocore's default) Cognito's ``TooManyRequestsException`` is never retried,
+    so a busy account would turn throttling into collection errors.
+    """
+
+    max_attempts: int = 5
+    """Attempts per call, the first included (``total_max_attempts``)."""
+    connect_timeout: float = 5.0
+    read_timeout: float = 15.0
+
+    def botocore_config(self) -> Config:
+        """The botocore client configuration these settings stand for."""
+        return Config(
+            retries={"mode": "standard", "total_max_attempts": self.max_attempts},
+            connect_timeout=self.connect_timeout,
+            read_timeout=self.read_timeout,
+            user_agent_extra=ROLE_SESSION_NAME,
+        )
+
+
+class _Credentials(NamedTuple):
+    """Temporary credentials from sts:AssumeRole; all None: the session's own chain."""
+
+    access_key_id: str | None = None
+    secret_access_key: str | None = None
+    session_token: str | None = None
+
+
+class _StsCredentials(Wire):
+    AccessKeyId: str
+    SecretAccessKey: str
+    SessionToken: str
+
+
+class _AssumeRoleResponse(Wire):
+    Credentials: _StsCredentials
+
+
+def connect(
+    advisor: Advisor, session: boto3.session.Session | None
+) -> CognitoIdentityProviderClient:
+    """The cognito-idp client, after assuming ``role_arn`` when one is configured.
+
+    Raises :class:`FailureError` (always ``fatal``: nothing can be read without it).
+    """
+    config = advisor.settings.botocore_config()
+    role_arn = advisor.role_arn
+    credentials = _Credentials()
+    if role_arn is not None:
+        try:
+            sts = cast("STSClient", _client(session, "sts", advisor.region, config))
+        except (BotoCoreError, ValueError) as exc:
+            raise FailureError(advisor.setup_message(exc), fatal=True) from None
+        credentials = _assume_role(advisor, sts, role_arn)
+    try:
+        return cast(
+            "CognitoIdentityProviderClient",
+            _client(session, "cognito-idp", advisor.region, config, credentials),
+        )
+    except (BotoCoreError, ValueError) as exc:
+        raise FailureError(advisor.setup_message(exc), fatal=True) from None
+
+
+def _assume_role(advisor: Advisor, sts: STSClient, role_arn: str) -> _Credentials:
+    try:
+        response = advisor.call(
+            "sts",
+            "AssumeRole",
+            lambda: sts.assume_role(
+                RoleArn=role_arn,
+                RoleSessionName=ROLE_SESSION_NAME,
+                DurationSeconds=_ROLE_SESSION_SECONDS,
+            ),
+        )
+    except NotFoundError as not_found:
+        raise FailureError(
+            f"sts:AssumeRole of {role_arn} failed ({not_found.aws_message}): check "
+            "cognito.role_arn in the config",
+            fatal=True,
+        ) from None
+    try:
+        raw = parse(_AssumeRoleResponse, response, "sts:AssumeRole").Credentials
+    except ShapeError:
+        raise FailureError(
+            f"sts:AssumeRole of {role_arn} returned no usable credentials; check the "
+            "STS endpoint (AWS_ENDPOINT_URL_STS / AWS_ENDPOINT_URL)",
+            fatal=True,
+        ) from None
+    credentials = _Credentials(raw.AccessKeyId, raw.SecretAccessKey, raw.SessionToken)
+    for value in credentials:
+        if value:
+            advisor.scrubber.add(value)
+    return credentials
+
+
+def _client(
+    session: boto3.session.Session | None,
+    service: str,
+    region: str,
+    config: Config,
+    credentials: _Credentials = _Credentials(),  # noqa: B008 - an immutable NamedTuple
+) -> Any:  # noqa: ANN401 - typed by the caller, per service
+    """A client on the given session, else on a fresh default one.
+
+    Empty ``credentials`` leave the session's own credential chain in charge.
+    """
+    make: Callable[..., Any] = (
+        session.client if session is not None else _fresh_botocore_session().create_client
+    )
+    return make(
+        service,
+        region_name=region,
+        config=config,
+        aws_access_key_id=credentials.access_key_id,
+        aws_secret_access_key=credentials.secret_access_key,
+        aws_session_token=credentials.session_token,
+    )
+
+
+@functools.cache
+def _shared_loader() -> botocore.loaders.Loader:
+    """One botocore data loader for the process.
+
+    A fresh session per tenant keeps tenants apart (sessions are not thread-safe), but
+    each new session would parse the service models again (~0.1 s). The loader only
+    reads and caches packaged JSON, so sharing it is safe and makes a session ~10 ms.
+    """
+    return botocore.loaders.create_loader()
+
+
+def _fresh_botocore_session() -> botocore.session.Session:
+    """A new botocore session (boto3's default credential chain) with the shared loader."""
+    session = botocore.session.get_session()
+    session.register_component("data_loader", _shared_loader())
+    return session
