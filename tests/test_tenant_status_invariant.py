@@ -9,13 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
-from auditor.audit import TenantOutcome, build_report
-from auditor.results import ResultStatus, TenantStatus
-from auditor.rules import load_rule_pack
-from auditor.snapshot import Section, TenantSnapshot
 from builders import (
     app_not_found,
     change,
@@ -24,6 +17,13 @@ from builders import (
     masked_ref,
     with_section,
 )
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from auditor.audit import TenantOutcome, build_report
+from auditor.results import ResultStatus, TenantStatus
+from auditor.rules import load_rule_pack
+from auditor.snapshot import Section, TenantSnapshot
 
 PACK = load_rule_pack()
 

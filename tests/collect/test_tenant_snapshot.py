@@ -137,7 +137,7 @@ def test_a_payload_of_the_wrong_shape_makes_only_its_tenant_error(fleet):
     broken.org.grants[broken.org.app_id][1]["status"] = False
     healthy = fleet.add(f"sound{next(_ids)}")
     snapshots = asyncio.run(collect_fleet(
-        [broken.config(), healthy.config()], "rapticore.io", SecretHasher.ephemeral(),
+        [broken.config(), healthy.config()], "rapticore.io", HASHER,
         concurrency=2,
     ))
     pack = load_rule_pack()
