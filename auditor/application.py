@@ -43,20 +43,30 @@ class AuditOutcome:
     exit_code: int
 
 
-def audit_and_record(  # noqa: PLR0913 - the run's whole context, passed explicitly
-    config: AuditorConfig,
-    tenants: Sequence[TenantConfig],
-    *,
-    pack: RulePack,
-    output: Path,
-    formats: Sequence[ReportFormat],
-    fail_on: Severity,
-    waivers: Sequence[Waiver] = (),
-    trigger: Trigger = "manual",
-    hasher: SecretHasher | None = None,
-    on_done: Callable[[TenantSnapshot], None] | None = None,
+@dataclass(frozen=True, slots=True)
+class AuditRequest:
+    """Everything one audit needs: what to audit, how to judge it, where the reports go.
+
+    One value, built by whoever starts a run (a command, the scheduler, the demo), so
+    that a new setting of the run is a new field here rather than a new parameter
+    threaded through every caller.
+    """
+
+    config: AuditorConfig
+    tenants: Sequence[TenantConfig]
+    pack: RulePack
+    output: Path
+    formats: Sequence[ReportFormat]
+    fail_on: Severity
+    waivers: Sequence[Waiver] = ()
+    trigger: Trigger = "manual"
+    hasher: SecretHasher | None = None  # None: the installation's key, beside the store
+
+
+def audit_and_record(
+    request: AuditRequest, *, on_done: Callable[[TenantSnapshot], None] | None = None
 ) -> AuditOutcome:
-    """Audit ``tenants``, record the run in the config's store, write the reports."""
+    """Audit the request's tenants, record the run in the config's store, write the reports."""
     from sqlalchemy.exc import SQLAlchemyError  # noqa: PLC0415 - see the module docstring
 
     from auditor.audit import exit_code, run_audit  # noqa: PLC0415
@@ -65,10 +75,10 @@ def audit_and_record(  # noqa: PLR0913 - the run's whole context, passed explici
     from auditor.store import StoreError, open_store  # noqa: PLC0415
     from auditor.store_paths import fingerprint_key_path  # noqa: PLC0415
 
-    if hasher is None:
-        hasher = SecretHasher.for_installation(fingerprint_key_path(config.store))
+    config = request.config
+    hasher = request.hasher or SecretHasher.for_installation(fingerprint_key_path(config.store))
     run = asyncio.run(run_audit(
-        tenants, config.base_domain, pack, hasher,
+        request.tenants, config.base_domain, request.pack, hasher,
         concurrency=config.concurrency, on_done=on_done,
     ))
     report = run.report
@@ -77,7 +87,8 @@ def audit_and_record(  # noqa: PLR0913 - the run's whole context, passed explici
         store = open_store(config.store)
         try:
             report = remember(
-                run, store, waivers=waivers, today=datetime.now(UTC).date(), trigger=trigger,
+                run, store, waivers=request.waivers, today=datetime.now(UTC).date(),
+                trigger=request.trigger,
                 retention_days=config.retention_days,
             ).report
         finally:
@@ -86,8 +97,10 @@ def audit_and_record(  # noqa: PLR0913 - the run's whole context, passed explici
         # The verdicts are still worth having: write them, and say the run was not kept.
         store_failure = f"{type(exc).__name__}: {exc}"
         log.exception("could not record the run in the store %s", safe_url(config.store))
-    written = write_reports(report, formats, output)
-    code = EXIT_COLLECTION_ERROR if store_failure is not None else exit_code(report, fail_on)
+    written = write_reports(report, request.formats, request.output)
+    code = (
+        EXIT_COLLECTION_ERROR if store_failure is not None else exit_code(report, request.fail_on)
+    )
     return AuditOutcome(report, tuple(written), store_failure, code)
 
 

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from auditor.application import audit_and_record
+from auditor.application import AuditRequest, audit_and_record
 from auditor.cli.parser import ENV_CONFIG
 from auditor.config import load_config_with_lines
 from auditor.errors import UsageError
@@ -19,11 +19,8 @@ from auditor.progress import Progress
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from auditor.collect.secrets import SecretHasher
     from auditor.config import AuditorConfig, TenantConfig
-    from auditor.history import Trigger
     from auditor.report import ReportFormat
-    from auditor.results import Severity
     from auditor.rules import RulePack
     from auditor.waivers import Waiver
     from auditor.yamlsource import LineIndex
@@ -78,25 +75,11 @@ def report_formats(text: str) -> list[ReportFormat]:
         raise UsageError(str(exc)) from None
 
 
-def audit_and_tell(  # noqa: PLR0913 - the run's whole context, passed explicitly
-    config: AuditorConfig,
-    tenants: Sequence[TenantConfig],
-    *,
-    pack: RulePack,
-    output: Path,
-    formats: Sequence[ReportFormat],
-    fail_on: Severity,
-    waivers: Sequence[Waiver] = (),
-    trigger: Trigger = "manual",
-    hasher: SecretHasher | None = None,
-) -> int:
+def audit_and_tell(request: AuditRequest) -> int:
     """Run the shared audit flow with a progress bar; the verdict goes to stderr."""
     from auditor.report.text import format_summary  # noqa: PLC0415 - keep --help fast
 
-    outcome = audit_and_record(
-        config, tenants, pack=pack, output=output, formats=formats, fail_on=fail_on,
-        waivers=waivers, trigger=trigger, hasher=hasher, on_done=Progress(len(tenants)),
-    )
+    outcome = audit_and_record(request, on_done=Progress(len(request.tenants)))
     print(format_summary(outcome.report, outcome.written), file=sys.stderr)
     if outcome.store_failure is not None:
         print(f"auditor: the run was NOT recorded in the store ({outcome.store_failure}); "

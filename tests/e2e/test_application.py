@@ -8,7 +8,7 @@ import pytest
 from builders import HASHER
 from cli_helpers import new_id, report
 
-from auditor.application import audit_and_record
+from auditor.application import AuditRequest, audit_and_record
 from auditor.report import parse_formats
 from auditor.results import Severity
 from auditor.rules import load_rule_pack
@@ -21,11 +21,11 @@ def test_one_run_is_recorded_and_written_and_nothing_is_printed(fleet, tmp_path,
     tenant = fleet.add(new_id("app"))
     config = fleet.config(store=f"sqlite:///{tmp_path}/state.db")
     out = tmp_path / "out"
-    outcome = audit_and_record(
+    outcome = audit_and_record(AuditRequest(
         config, config.tenants, pack=load_rule_pack(), output=out,
         formats=parse_formats("json,html"), fail_on=Severity.LOW, hasher=HASHER,
         trigger="schedule",
-    )
+    ))
     assert outcome.exit_code == 0
     assert outcome.store_failure is None
     assert outcome.written == (out / "report.json", out / "report.html")

@@ -6,6 +6,7 @@ import asyncio
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from auditor.application import AuditRequest
 from auditor.cli.parser import (
     ENV_FAIL_ON,
     add_config_flag,
@@ -92,7 +93,7 @@ def audit_command(args: argparse.Namespace) -> int:
     config, lines = load_config_arg(args.config)
     tenants = select_tenants(config, args.tenant, every=args.all)
     pack, waivers = pack_and_waivers(config, lines, Path(args.rules) if args.rules else None)
-    return audit_and_tell(
+    return audit_and_tell(AuditRequest(
         config, tenants, pack=pack, output=Path(args.output), formats=formats,
         fail_on=Severity(args.fail_on), waivers=waivers,
-    )
+    ))

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from auditor.application import AuditRequest
 from auditor.cli.parser import add_report_flags
 from auditor.cli.shared import audit_and_tell, report_formats
 from auditor.errors import EXIT_OK
@@ -50,11 +51,12 @@ def demo_command(args: argparse.Namespace) -> int:
     with running_fleet() as fleet, tempfile.TemporaryDirectory(prefix="auditor-demo-") as state:
         drift = build_demo_fleet(fleet)
         config = fleet.config(store=f"sqlite:///{state}/state.db")
-        hasher = SecretHasher.ephemeral()
+        request = AuditRequest(config, config.tenants, pack=pack, output=output,
+                               formats=formats, fail_on=Severity.INFO, trigger="demo",
+                               hasher=SecretHasher.ephemeral())
         say("demo: run 1, six tenants exactly as the setup guide says; "
             "their state is accepted as the baseline")
-        audit_and_tell(config, config.tenants, pack=pack, output=output, formats=formats,
-                       fail_on=Severity.INFO, trigger="demo", hasher=hasher)
+        audit_and_tell(request)
         store = open_store(config.store)
         try:
             for tenant in config.tenants:
@@ -67,8 +69,7 @@ def demo_command(args: argparse.Namespace) -> int:
         for demo_tenant in fleet.tenants:
             say(f"  {demo_tenant.tenant_id:<9} {demo_tenant.story}")
         say("demo: run 2, the nightly audit:")
-        audit_and_tell(config, config.tenants, pack=pack, output=output, formats=formats,
-                       fail_on=Severity.INFO, trigger="demo", hasher=hasher)
+        audit_and_tell(request)
     say(f"demo: done. Open {output / 'report.html'} in a browser to see failures, drift "
         "since the baseline and remediation; `auditor --help` shows the real commands.")
     return EXIT_OK

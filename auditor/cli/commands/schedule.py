@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from auditor.application import AuditRequest
 from auditor.cli.parser import add_config_flag, add_report_flags
 from auditor.cli.shared import audit_and_tell, load_config_arg, pack_and_waivers, report_formats
 from auditor.errors import EXIT_OK, InputError, UsageError
@@ -57,10 +58,10 @@ def schedule_command(args: argparse.Namespace) -> int:
         except (InputError, UsageError) as exc:
             log.error("scheduled audit skipped, fix the config: %s", exc)  # noqa: TRY400
             return
-        code = audit_and_tell(
+        code = audit_and_tell(AuditRequest(
             current, current.tenants, pack=pack, output=Path(args.output), formats=formats,
             fail_on=Severity.LOW, waivers=waivers, trigger="schedule",
-        )
+        ))
         log.info("scheduled audit done (exit code %d)", code)
 
     scheduler = build_scheduler(config.schedule, nightly)
