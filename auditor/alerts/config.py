@@ -148,14 +148,16 @@ class AlertsConfig(_Strict):
             raise ValueError(f"report_url {url!r} must not contain <, > or |")
         return url.strip()
 
-    @model_validator(mode="after")
-    def _unique_names(self) -> AlertsConfig:
+    @field_validator("routes")
+    @classmethod
+    def _unique_names(cls, routes: list[RouteConfig]) -> list[RouteConfig]:
+        # A field validator, so the error points at `routes:` rather than `alerts:`.
         seen: set[str] = set()
-        for route in self.routes:
+        for route in routes:
             if route.name in seen:
                 raise ValueError(f"route name {route.name!r} appears twice")
             seen.add(route.name)
-        return self
+        return routes
 
     def route(self, name: str) -> RouteConfig | None:
         """The route with this name, if configured."""
