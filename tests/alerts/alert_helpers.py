@@ -45,7 +45,8 @@ class Request:
     headers: dict[str, str]
     body: bytes
 
-    def json(self) -> Any:  # noqa: ANN401 - a JSON document
+    def json(self) -> Any:
+        """The body as JSON."""
         return json.loads(self.body)
 
 
@@ -62,6 +63,7 @@ class Receiver:
 
     @property
     def url(self) -> str:
+        """Where to post (path included, as a route's config gives it)."""
         host, port = self.server.server_address[:2]
         return f"http://{host}:{port}{self.path}"
 
@@ -74,6 +76,7 @@ class Receiver:
         return [r for r in self.requests if r.headers.get("x-test-status", "200") == "200"]
 
     def clear(self) -> None:
+        """Forget the requests so far."""
         with self.lock:
             self.requests.clear()
 
@@ -208,6 +211,4 @@ def runs(store: Store) -> Runs:
 
 def named(requests: list[Request]) -> list[tuple[str, str | None, str]]:
     """(tenant, rule, kind) of every event in webhook requests, in order."""
-    return [
-        (e["tenant_id"], e["rule_id"], e["kind"]) for r in requests for e in r.json()["events"]
-    ]
+    return [(e["tenant_id"], e["rule_id"], e["kind"]) for r in requests for e in r.json()["events"]]

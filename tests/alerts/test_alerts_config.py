@@ -67,11 +67,14 @@ def test_the_contract_example_loads_with_secrets_held_secret(tmp_path, monkeypat
     )
     assert config.alerts is not None
     oncall, siem = config.alerts.routes
-    assert oncall.min_severity == "high" and oncall.kind == "slack"
-    assert siem.kind == "webhook" and siem.min_severity == "low"
+    assert oncall.min_severity == "high"
+    assert oncall.kind == "slack"
+    assert siem.kind == "webhook"
+    assert siem.min_severity == "low"
     assert siem.events == ["new", "regressed", "resolved", "error", "recovered", "reminder"]
     dumped = repr(config) + config.model_dump_json()
-    assert "SecretHookToken" not in dumped and "hmac-key" not in dumped
+    assert "SecretHookToken" not in dumped
+    assert "hmac-key" not in dumped
 
 
 @pytest.mark.parametrize(
@@ -163,7 +166,7 @@ def test_an_invalid_alerts_block_is_a_config_error_with_its_line(tmp_path, alert
 
 
 def test_a_plain_http_destination_is_refused_without_quoting_it(tmp_path, monkeypatch):
-    """http:// Slack URLs are refused (loopback only with the env flag); the error hides the path."""
+    """http:// destinations are refused (loopback only with the env flag); errors hide the path."""
     monkeypatch.delenv("AUDITOR_ALLOW_HTTP_LOOPBACK", raising=False)
     path = write(
         tmp_path,
@@ -175,7 +178,8 @@ def test_a_plain_http_destination_is_refused_without_quoting_it(tmp_path, monkey
         """,
     )
     err = error_of(path)
-    assert err.line == 14 and "https" in err.message
+    assert err.line == 14
+    assert "https" in err.message
     assert "SecretHookToken" not in str(err)
 
     loopback = write(

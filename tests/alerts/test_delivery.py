@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from alert_helpers import (
     FAST,
     Receiver,
@@ -16,7 +18,9 @@ from report.report_builders import failing, tenant, waiver
 
 from auditor.alerts import announce, flush, pending
 from auditor.results import ResultStatus, TenantError
-from auditor.store import Store
+
+if TYPE_CHECKING:
+    from auditor.store import Store
 
 COGNITO_DOWN = [TenantError(source="cognito", message="AccessDeniedException: DescribeUserPool")]
 
@@ -59,7 +63,8 @@ def test_first_run_announces_each_counting_failure_once(
 
     result = announce(report, store, config, policy=FAST)
 
-    assert result.ok and result.summary() is None
+    assert result.ok
+    assert result.summary() is None
     assert len(slack_receiver.requests) == 1
     assert sorted(slack_named(slack_receiver.requests)) == [
         ("acme", "cognito_idp_scopes"),
@@ -84,7 +89,8 @@ def test_an_identical_run_sends_no_request(
 
     result = announce(runs.save(acme), store, config, policy=FAST)
 
-    assert slack_receiver.requests == [] and hook_receiver.requests == []
+    assert slack_receiver.requests == []
+    assert hook_receiver.requests == []
     assert result.ok
 
 
@@ -152,7 +158,8 @@ def test_500_twice_then_200_delivers_exactly_once(
     statuses = [r.headers["x-test-status"] for r in slack_receiver.requests]
     assert statuses == ["500", "500", "200"]
     assert len(slack_receiver.accepted()) == 1
-    assert result.ok and result.delivered == 1
+    assert result.ok
+    assert result.delivered == 1
     # Nothing left to re-send: the next run and a flush are silent.
     announce(runs.save(tenant("acme", failing("okta_app_active"))), store, config, policy=FAST)
     assert flush(store, config, policy=FAST).ok
@@ -169,7 +176,8 @@ def test_a_receiver_that_is_down_keeps_events_until_a_later_run(
         runs.save(tenant("acme", failing("okta_app_active"))), store, config, policy=FAST
     )
 
-    assert not result.ok and result.undelivered == 1
+    assert not result.ok
+    assert result.undelivered == 1
     assert "oncall: 1" in (result.summary() or "")
     assert "connection failed" in (result.summary() or "")
     assert [e.record.rule_id for e in pending(store, config)["oncall"]] == ["okta_app_active"]
@@ -185,16 +193,15 @@ def test_a_receiver_that_is_down_keeps_events_until_a_later_run(
     assert pending(store, config) == {"oncall": []}
 
 
-def test_flush_delivers_the_outbox_once(
-    runs: Runs, store: Store, hook_receiver: Receiver
-) -> None:
+def test_flush_delivers_the_outbox_once(runs: Runs, store: Store, hook_receiver: Receiver) -> None:
     """`flush` after an outage delivers the pending events once; a second flush sends nothing."""
     config = alerts_config(hook_route(hook_receiver.url))
     hook_receiver.down = True
     first = announce(
         runs.save(tenant("acme", failing("okta_app_active"))), store, config, policy=FAST
     )
-    assert first.undelivered == 1 and "HTTP 503" in (first.summary() or "")
+    assert first.undelivered == 1
+    assert "HTTP 503" in (first.summary() or "")
     hook_receiver.down = False
     hook_receiver.clear()
 
@@ -235,7 +242,8 @@ def test_a_too_long_retry_after_leaves_the_event_for_later(
     )
 
     assert len(hook_receiver.requests) == 1
-    assert result.undelivered == 1 and "Retry-After" in (result.summary() or "")
+    assert result.undelivered == 1
+    assert "Retry-After" in (result.summary() or "")
     assert flush(store, config, policy=FAST).ok
 
 
@@ -251,16 +259,15 @@ def test_no_alerts_run_is_announced_by_a_later_run(
         deliver=False,
         policy=FAST,
     )
-    assert quiet.ok and hook_receiver.requests == []
+    assert quiet.ok
+    assert hook_receiver.requests == []
 
     announce(runs.save(tenant("acme", failing("okta_app_active"))), store, config, policy=FAST)
 
     assert named(hook_receiver.requests) == [("acme", "okta_app_active", "new")]
 
 
-def test_a_new_route_hears_the_current_failures(
-    runs: Runs, store: Store, receiver_factory
-) -> None:
+def test_a_new_route_hears_the_current_failures(runs: Runs, store: Store, receiver_factory) -> None:
     """A route added later is told the failures that already existed, once."""
     old = receiver_factory("/old")
     announce(
@@ -296,5 +303,6 @@ def test_an_unsaved_run_is_not_announced(store: Store, hook_receiver: Receiver) 
     config = alerts_config(hook_route(hook_receiver.url))
     result = announce(run_of(tenant("acme", failing("okta_app_active"))), store, config)
 
-    assert not result.ok and "UnknownRun" in (result.summary() or "")
+    assert not result.ok
+    assert "UnknownRun" in (result.summary() or "")
     assert hook_receiver.requests == []

@@ -34,9 +34,7 @@ def apply(state: AnnouncedState, announcement: Announcement) -> AnnouncedState:
     errored = {**state.errored, **announcement.errors_told}
     for tenant_id in announcement.errors_cleared:
         errored.pop(tenant_id, None)
-    return replace(
-        state, findings={**state.findings, **announcement.findings}, errored=errored
-    )
+    return replace(state, findings={**state.findings, **announcement.findings}, errored=errored)
 
 
 def play(route_config, *reports: RunReport, reminder_days: int | None = None) -> list[list[str]]:
@@ -86,7 +84,7 @@ def test_waived_failures_send_nothing() -> None:
 
 
 def test_an_erroring_tenant_gets_error_once_then_recovered() -> None:
-    """error once while the tenant stays broken, recovered once it is whole again."""
+    """Error once while the tenant stays broken, recovered once it is whole again."""
     down = [TenantError(source="okta", message="HTTP 500")]
     broken = tenant("acme", errors=down)
     assert play(route(), run(1, broken), run(2, broken), run(3, tenant("acme"))) == [
@@ -111,14 +109,19 @@ def test_min_severity_filters_rule_events_but_not_errors() -> None:
 def test_a_filtered_event_does_not_change_what_the_route_was_told() -> None:
     """A route that lowers its severity floor later hears the failures it skipped."""
     low = tenant("acme", failing("okta_app_signout_redirect_uri"))
-    strict = announce_run(run(1, low), route(min_severity="high"), AnnouncedState(), reminder_days=None)
-    assert list(strict.events) == [] and strict.findings == {}
+    strict = announce_run(
+        run(1, low), route(min_severity="high"), AnnouncedState(), reminder_days=None
+    )
+    assert list(strict.events) == []
+    assert strict.findings == {}
 
 
 def test_tenant_patterns_and_event_kinds_filter() -> None:
     """tenants: ["glob*"] and events: [resolved] keep only globex's resolution."""
     config = route(tenants=["glob*"], events=["new", "resolved"])
-    first = run(1, tenant("acme", failing("okta_app_active")), tenant("globex", failing("okta_app_active")))
+    first = run(
+        1, tenant("acme", failing("okta_app_active")), tenant("globex", failing("okta_app_active"))
+    )
     second = run(2, tenant("acme"), tenant("globex"))
     assert play(config, first, second) == [
         ["new globex okta_app_active"],
@@ -150,10 +153,15 @@ def test_event_ids_name_one_transition() -> None:
     """The id depends on route, tenant, rule, kind and run, and on nothing else."""
     a = event_id("r", "acme", "okta_app_active", EventKind.NEW, "run-1")
     assert a == event_id("r", "acme", "okta_app_active", EventKind.NEW, "run-1")
-    assert len({
-        a,
-        event_id("s", "acme", "okta_app_active", EventKind.NEW, "run-1"),
-        event_id("r", "acme", "okta_app_active", EventKind.NEW, "run-2"),
-        event_id("r", "acme", "okta_app_active", EventKind.REGRESSED, "run-1"),
-        event_id("r", "acme", None, EventKind.NEW, "run-1"),
-    }) == 5
+    assert (
+        len(
+            {
+                a,
+                event_id("s", "acme", "okta_app_active", EventKind.NEW, "run-1"),
+                event_id("r", "acme", "okta_app_active", EventKind.NEW, "run-2"),
+                event_id("r", "acme", "okta_app_active", EventKind.REGRESSED, "run-1"),
+                event_id("r", "acme", None, EventKind.NEW, "run-1"),
+            }
+        )
+        == 5
+    )

@@ -10,7 +10,6 @@ import time
 from typing import TYPE_CHECKING
 
 import jsonschema
-import pytest
 from alert_helpers import (
     FAST,
     SLACK_TOKEN,
@@ -25,10 +24,13 @@ from report.report_builders import failing, tenant
 
 from auditor.alerts import announce, flush, send_test
 from auditor.alerts.webhook import payload_schema, shipped_schema
-from auditor.store import Store
 
 if TYPE_CHECKING:
     from pathlib import Path
+
+    import pytest
+
+    from auditor.store import Store
 
 
 def verify(secret: str, headers: dict[str, str], body: bytes) -> bool:
@@ -44,7 +46,7 @@ def verify(secret: str, headers: dict[str, str], body: bytes) -> bool:
 def test_the_signature_verifies_with_the_documented_algorithm(
     runs: Runs, store: Store, hook_receiver: Receiver
 ) -> None:
-    """Each request carries a fresh timestamp and a v1 HMAC-SHA256 that verifies; a tampered body does not."""
+    """Every attempt carries a fresh timestamp and a v1 HMAC that verifies; tampering fails."""
     config = alerts_config(hook_route(hook_receiver.url))
     hook_receiver.answer((500, {}))  # the retry is signed too
     announce(runs.save(tenant("acme", failing("okta_app_active"))), store, config, policy=FAST)
@@ -72,10 +74,13 @@ def test_the_payload_follows_the_shipped_schema(
     (request,) = hook_receiver.requests
     body = request.json()
     jsonschema.Draft202012Validator(shipped_schema()).validate(body)
-    assert body["schema_version"] == "1" and body["run_id"] == report.run.id
+    assert body["schema_version"] == "1"
+    assert body["run_id"] == report.run.id
     (event,) = body["events"]
-    assert event["kind"] == "new" and event["route"] == "siem"
-    assert event["severity"] == "critical" and event["message"] == "the app is INACTIVE"
+    assert event["kind"] == "new"
+    assert event["route"] == "siem"
+    assert event["severity"] == "critical"
+    assert event["message"] == "the app is INACTIVE"
     assert event["occurred_at"] == report.run.started_at
     assert event["report_url"] == "https://audits.example.internal/r.html"
     assert event["remediation"].startswith("1. In the Okta Admin Console")
@@ -108,7 +113,7 @@ def test_send_test_posts_a_test_message(slack_receiver: Receiver, hook_receiver:
     assert not send_test(config.routes[1], policy=FAST)
 
 
-def test_no_url_or_secret_in_the_store_or_the_logs(
+def test_no_url_or_secret_in_the_store_or_the_logs(  # noqa: PLR0913, PLR0917 - fixtures
     runs: Runs,
     store: Store,
     slack_receiver: Receiver,
@@ -116,7 +121,7 @@ def test_no_url_or_secret_in_the_store_or_the_logs(
     tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """After failed and successful deliveries, neither the SQLite file nor DEBUG logs hold a destination or secret."""
+    """After failures and deliveries, neither the SQLite file nor DEBUG logs hold URL or secret."""
     caplog.set_level(logging.DEBUG)
     config = alerts_config(slack_route(slack_receiver.url), hook_route(hook_receiver.url))
     slack_receiver.answer((500, {}), (429, {"Retry-After": "0"}))
