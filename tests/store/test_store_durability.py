@@ -37,7 +37,7 @@ def test_migrations_create_the_schema_on_an_empty_file(tmp_path: Path) -> None:
     try:
         with store.engine.connect() as conn:
             assert set(inspect(conn).get_table_names()) == TABLES
-            assert current_revisions(conn) == head_revisions() == {"0001"}
+            assert current_revisions(conn) == head_revisions() == {"0003"}
     finally:
         store.close()
     missing = tmp_path / "not" / "yet" / "state.db"
