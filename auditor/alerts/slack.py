@@ -208,6 +208,25 @@ def hello_message(route: str) -> dict[str, Any]:
     }
 
 
+_CONTROL = dict.fromkeys(c for c in range(32) if c != 10)
+
+
+def preview(body: dict[str, Any]) -> str:
+    """A message as plain terminal text (the demo prints what Slack would show).
+
+    Escapes are undone for reading, and control characters dropped: tenant text must not
+    drive the terminal either.
+    """
+    lines: list[str] = []
+    for block in body.get("blocks", []):
+        texts = [block["text"]["text"]] if "text" in block else []
+        texts += [element.get("text", "") for element in block.get("elements", [])]
+        for text in texts:
+            shown = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+            lines.append(shown.translate(_CONTROL))
+    return "\n".join(lines)
+
+
 # -------------------------------------------------------------------------- sending
 
 

@@ -15,7 +15,7 @@ stay in the config.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime  # noqa: TC003 - dataclass fields, read at run time
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, func, select, update
@@ -201,6 +201,23 @@ class AlertStore:
                     last_error=None,
                 )
             )
+
+    def prune_delivered(self, older_than_days: int, *, now: datetime) -> int:
+        """Forget delivered events recorded more than ``older_than_days`` ago; how many.
+
+        Undelivered events are kept whatever their age: they have not been told yet.
+        """
+        if older_than_days < 0:
+            raise ValueError(f"older_than_days must be 0 or more, not {older_than_days}")
+        cutoff = as_utc(now) - timedelta(days=older_than_days)
+        with transaction(self._engine, write=True) as session:
+            doomed = session.execute(
+                delete(AlertOutboxRow).where(
+                    AlertOutboxRow.delivered_at.is_not(None),
+                    AlertOutboxRow.recorded_at < cutoff,
+                )
+            )
+            return int(getattr(doomed, "rowcount", 0) or 0)
 
     def mark_failed(self, ids: Sequence[str], *, error: str) -> None:
         """These events could not be delivered this time; they stay in the outbox."""

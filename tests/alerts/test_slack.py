@@ -10,7 +10,7 @@ from alert_helpers import FAST, RULE_IDS, Receiver, Runs, alerts_config, slack_r
 from report.report_builders import failing, tenant
 
 from auditor.alerts import announce
-from auditor.alerts.slack import clip, escape, first_step
+from auditor.alerts.slack import clip, escape, first_step, preview
 
 if TYPE_CHECKING:
     from auditor.store import Store
@@ -138,3 +138,14 @@ def test_first_step_is_the_first_numbered_line() -> None:
     assert first_step("1. Open the app.\n2. Save.") == "Open the app."
     assert first_step("\n  Rotate the secret.\n") == "Rotate the secret."
     assert first_step(None) is None
+
+
+def test_preview_shows_the_text_without_terminal_control_characters() -> None:
+    """The demo's plain-text preview undoes escapes but drops ESC and other controls."""
+    body = {
+        "blocks": [
+            {"type": "header", "text": {"type": "plain_text", "text": "SSO audit: 1 new"}},
+            {"type": "section", "text": {"type": "mrkdwn", "text": "a &lt;b&gt; \x1b[2Jc"}},
+        ]
+    }
+    assert preview(body) == "SSO audit: 1 new\na <b> [2Jc"

@@ -100,3 +100,16 @@ def test_events_of_an_unrecorded_run_are_refused(store: Store) -> None:
     """Events are recorded after their run: a run id the store lacks is an error."""
     with pytest.raises(UnknownRun):
         AlertStore(store).record("nope", ["a"], lambda r, _s: told(r, "x"), now=at(0))
+
+
+def test_prune_forgets_delivered_events_only(store: Store) -> None:
+    """Old delivered events are pruned; an undelivered one stays however old it is."""
+    saved(store)
+    alerts = AlertStore(store)
+    alerts.record("r1", ["a", "b"], lambda r, _s: told(r, f"id-{r}"), now=at(0))
+    alerts.mark_delivered(["id-a"], at=at(0))
+
+    assert alerts.prune_delivered(30, now=at(10)) == 0
+    assert alerts.prune_delivered(30, now=at(40)) == 1
+    assert alerts.delivered_count() == 0
+    assert [e.record.id for e in alerts.pending()] == ["id-b"]
