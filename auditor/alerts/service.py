@@ -15,10 +15,11 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import uuid
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from auditor.alerts import slack, webhook
@@ -221,9 +222,19 @@ async def _deliver_route(
 ) -> RouteDelivery:
     delivered = 0
     error: str | None = None
+    owner = uuid.uuid4().hex
+    now = datetime.now(UTC)
+    # A little beyond the deadline: the claim outlives this delivery only if we crash.
+    until = now + timedelta(seconds=policy.deadline + 30)
+    claimed = alerts.claim(route.name, owner=owner, until=until, now=now)
+    if claimed is None:
+        left = len(alerts.pending(route.name))
+        return RouteDelivery(
+            route=route.name, pending=left, error="another process is delivering this route"
+        )
     try:
         async with asyncio.timeout(policy.deadline):
-            for run_id, events in _by_run(alerts.pending(route.name)):
+            for run_id, events in _by_run(claimed):
                 for ids, send in _sends(route, run_id, events, report_url, policy):
                     error = await send()
                     if error is not None:
@@ -237,6 +248,8 @@ async def _deliver_route(
         error = f"gave up after {policy.deadline:g} s"
     except Exception as exc:  # noqa: BLE001 - one route's trouble never stops the others
         error = f"delivery failed ({type(exc).__name__})"
+    finally:
+        alerts.release(route.name, owner=owner)
     if error is not None:
         log.warning("alerts: route %s: not everything was delivered: %s", route.name, error)
     left = len(alerts.pending(route.name))

@@ -199,7 +199,58 @@ class AlertStore:
                     delivered_at=at,
                     attempts=AlertOutboxRow.attempts + 1,
                     last_error=None,
+                    claimed_by=None,
+                    claimed_until=None,
                 )
+            )
+
+    def claim(
+        self, route: str, *, owner: str, until: datetime, now: datetime
+    ) -> list[OutboxEntry] | None:
+        """Claim the route's undelivered events for delivery by ``owner`` until ``until``.
+
+        None when another owner's claim on the route is still live (it is delivering them;
+        sending too would post them twice, or out of order). Otherwise every pending event
+        of the route, oldest first, now claimed. Delivered or failed events lose their
+        claim (:meth:`mark_delivered`, :meth:`mark_failed`), the rest with :meth:`release`.
+        """
+        now, until = as_utc(now), as_utc(until)
+        with transaction(self._engine, write=True) as session:
+            rows = list(
+                session.scalars(
+                    select(AlertOutboxRow)
+                    .where(AlertOutboxRow.route == route, AlertOutboxRow.delivered_at.is_(None))
+                    .order_by(AlertOutboxRow.seq)
+                )
+            )
+            if any(
+                row.claimed_by not in {None, owner}
+                and row.claimed_until is not None
+                and row.claimed_until > now
+                for row in rows
+            ):
+                return None
+            for row in rows:
+                row.claimed_by = owner
+                row.claimed_until = until
+            session.flush()
+            return [
+                OutboxEntry(
+                    record=_record(row),
+                    recorded_at=row.recorded_at,
+                    attempts=row.attempts,
+                    last_error=row.last_error,
+                )
+                for row in rows
+            ]
+
+    def release(self, route: str, *, owner: str) -> None:
+        """Give up ``owner``'s remaining claims on the route (delivery is over)."""
+        with transaction(self._engine, write=True) as session:
+            session.execute(
+                update(AlertOutboxRow)
+                .where(AlertOutboxRow.route == route, AlertOutboxRow.claimed_by == owner)
+                .values(claimed_by=None, claimed_until=None)
             )
 
     def prune_delivered(self, older_than_days: int, *, now: datetime) -> int:
@@ -227,7 +278,12 @@ class AlertStore:
             session.execute(
                 update(AlertOutboxRow)
                 .where(AlertOutboxRow.id.in_(list(ids)), AlertOutboxRow.delivered_at.is_(None))
-                .values(attempts=AlertOutboxRow.attempts + 1, last_error=error[:500])
+                .values(
+                    attempts=AlertOutboxRow.attempts + 1,
+                    last_error=error[:500],
+                    claimed_by=None,
+                    claimed_until=None,
+                )
             )
 
 
@@ -262,6 +318,8 @@ def _outbox_row(event: AlertRecord, now: datetime) -> AlertOutboxRow:
         delivered_at=None,
         attempts=0,
         last_error=None,
+        claimed_by=None,
+        claimed_until=None,
     )
 
 

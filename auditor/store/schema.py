@@ -232,3 +232,7 @@ class AlertOutboxRow(Base):
     attempts: Mapped[int] = mapped_column(Integer)
     # Why the last attempt failed, in words that never include the destination.
     last_error: Mapped[str | None] = mapped_column(Text)
+    # A delivering process's claim: another process (a flush during a run) leaves the
+    # route alone until it expires, so two senders never post the same event.
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_until: Mapped[datetime | None]

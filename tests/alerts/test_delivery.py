@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from alert_helpers import (
@@ -18,6 +19,7 @@ from report.report_builders import failing, tenant, waiver
 
 from auditor.alerts import announce, flush, pending
 from auditor.results import ResultStatus, TenantError
+from auditor.store import AlertStore
 
 if TYPE_CHECKING:
     from auditor.store import Store
@@ -306,3 +308,35 @@ def test_an_unsaved_run_is_not_announced(store: Store, hook_receiver: Receiver) 
     assert not result.ok
     assert "UnknownRun" in (result.summary() or "")
     assert hook_receiver.requests == []
+
+
+def test_a_route_another_process_is_delivering_is_left_alone(
+    runs: Runs, store: Store, hook_receiver: Receiver
+) -> None:
+    """While another process's claim on a route is live, flush sends nothing; after it, once."""
+    config = alerts_config(hook_route(hook_receiver.url))
+    announce(
+        runs.save(tenant("acme", failing("okta_app_active"))),
+        store,
+        config,
+        deliver=True,
+        policy=FAST,
+    )
+    hook_receiver.clear()
+    report = runs.save(tenant("acme"))
+    # Record the fix, then let "another process" claim the route before we deliver.
+    hook_receiver.down = True
+    announce(report, store, config, policy=FAST)
+    hook_receiver.down = False
+    hook_receiver.clear()
+    alerts = AlertStore(store)
+    now = datetime.now(UTC)
+    assert alerts.claim("siem", owner="other", until=now + timedelta(minutes=5), now=now)
+
+    busy = flush(store, config, policy=FAST)
+    assert hook_receiver.requests == []
+    assert "another process" in (busy.summary() or "")
+
+    alerts.release("siem", owner="other")
+    assert flush(store, config, policy=FAST).ok
+    assert named(hook_receiver.requests) == [("acme", "okta_app_active", "resolved")]
