@@ -20,6 +20,7 @@ from auditor.alerts.service import (
     pending,
     send_test,
     send_test_async,
+    status_lines,
 )
 
 __all__ = [
@@ -36,4 +37,5 @@ __all__ = [
     "pending",
     "send_test",
     "send_test_async",
+    "status_lines",
 ]

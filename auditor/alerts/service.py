@@ -173,6 +173,29 @@ def pending(store: Store, config: AlertsConfig | None = None) -> dict[str, list[
     return by_route
 
 
+_CONTROL = dict.fromkeys(range(32))
+
+
+def status_lines(by_route: dict[str, list[OutboxEntry]]) -> list[str]:
+    """``auditor alerts status``: one line per route, then one per undelivered event.
+
+    Tenant ids come from reports (hostile in principle): control characters are dropped
+    so nothing printed can drive the terminal.
+    """
+    lines: list[str] = []
+    for route, entries in sorted(by_route.items()):
+        lines.append(f"{route}: {len(entries)} undelivered")
+        for entry in entries:
+            record = entry.record
+            subject = record.tenant_id + (f"/{record.rule_id}" if record.rule_id else "")
+            tried = f"{entry.attempts} attempt(s)"
+            if entry.last_error:
+                tried += f", last: {entry.last_error}"
+            line = f"  {record.kind:<9} {subject}  run {record.run_id}  ({tried})"
+            lines.append(line.translate(_CONTROL))
+    return lines
+
+
 def send_test(route: RouteConfig, *, policy: DeliveryPolicy = DEFAULT_POLICY) -> bool:
     """Send one message with the word "test" to the route; True when it was accepted."""
     return _run_sync(send_test_async(route, policy=policy))

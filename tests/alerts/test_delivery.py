@@ -17,7 +17,7 @@ from alert_helpers import (
 )
 from report.report_builders import failing, tenant, waiver
 
-from auditor.alerts import announce, flush, pending
+from auditor.alerts import announce, flush, pending, status_lines
 from auditor.results import ResultStatus, TenantError
 from auditor.store import AlertStore
 
@@ -340,3 +340,18 @@ def test_a_route_another_process_is_delivering_is_left_alone(
     alerts.release("siem", owner="other")
     assert flush(store, config, policy=FAST).ok
     assert named(hook_receiver.requests) == [("acme", "okta_app_active", "resolved")]
+
+
+def test_status_lists_undelivered_events_per_route(
+    runs: Runs, store: Store, slack_receiver: Receiver, hook_receiver: Receiver
+) -> None:
+    """`alerts status` names each route, and each undelivered event with its last error."""
+    config = alerts_config(slack_route(slack_receiver.url), hook_route(hook_receiver.url))
+    hook_receiver.down = True
+    announce(runs.save(tenant("acme", failing("okta_app_active"))), store, config, policy=FAST)
+
+    assert status_lines(pending(store, config)) == [
+        "oncall: 0 undelivered",
+        "siem: 1 undelivered",
+        "  new       acme/okta_app_active  run run-001  (1 attempt(s), last: HTTP 503)",
+    ]
