@@ -59,6 +59,7 @@ class Receiver:
     requests: list[Request] = field(default_factory=list)
     script: list[tuple[int, dict[str, str]]] = field(default_factory=list)
     down: bool = False  # answer 503 to everything (an outage)
+    delay: float = 0.0  # seconds to wait before answering (a hanging receiver)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -96,6 +97,7 @@ def _handler(receiver_ref: list[Receiver]) -> type[BaseHTTPRequestHandler]:
                 seen = {k.lower(): v for k, v in self.headers.items()}
                 seen["x-test-status"] = str(status)  # what we answered, for accepted()
                 receiver.requests.append(Request(time.monotonic(), self.path, seen, body))
+            time.sleep(receiver.delay)
             payload = b"ok" if status == 200 else b"server_error"
             self.send_response(status)
             for name, value in headers.items():

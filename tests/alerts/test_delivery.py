@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -17,7 +18,8 @@ from alert_helpers import (
 )
 from report.report_builders import failing, tenant, waiver
 
-from auditor.alerts import announce, flush, pending, status_lines
+from auditor.alerts import DeliveryPolicy, announce, flush, pending, status_lines
+from auditor.alerts.delivery import retry_after_seconds
 from auditor.results import ResultStatus, TenantError
 from auditor.store import AlertStore
 
@@ -355,3 +357,29 @@ def test_status_lists_undelivered_events_per_route(
         "siem: 1 undelivered",
         "  new       acme/okta_app_active  run run-001  (1 attempt(s), last: HTTP 503)",
     ]
+
+
+def test_a_hanging_receiver_does_not_hold_the_audit(
+    runs: Runs, store: Store, slack_receiver: Receiver, hook_receiver: Receiver
+) -> None:
+    """Receivers that never answer in time cost the request timeouts, then wait in the outbox."""
+    config = alerts_config(slack_route(slack_receiver.url), hook_route(hook_receiver.url))
+    slack_receiver.delay = hook_receiver.delay = 5
+    policy = DeliveryPolicy(request_timeout=1, retries=1, backoff=0.05, deadline=10)
+    report = runs.save(tenant("acme", failing("okta_app_active")))
+
+    started = time.monotonic()
+    result = announce(report, store, config, policy=policy)
+    elapsed = time.monotonic() - started
+
+    assert elapsed < 4  # two 1 s attempts per route, routes in parallel
+    assert result.undelivered == 2
+    assert "timed out" in (result.summary() or "")
+
+
+def test_retry_after_may_be_an_http_date() -> None:
+    """Retry-After as delta-seconds or an HTTP date both give the seconds to wait."""
+    now = datetime(2025, 1, 1, 2, 0, tzinfo=UTC)
+    assert retry_after_seconds("3", now=now) == 3
+    assert retry_after_seconds("Wed, 01 Jan 2025 02:00:07 GMT", now=now) == 7
+    assert retry_after_seconds("soon", now=now) is None
