@@ -26,6 +26,7 @@ from pydantic import (
     model_validator,
 )
 
+from auditor.alerts.config import AlertsConfig
 from auditor.errors import InputError
 from auditor.yamlsource import LineIndex, load_yaml
 
@@ -309,7 +310,7 @@ class AuditorConfig(_Strict):
     )
     tenants: list[TenantConfig] = Field(min_length=1)
     # Sections owned by later features; their keys are documented in the README.
-    alerts: dict[str, Any] | None = None
+    alerts: AlertsConfig | None = None
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
     waivers: Path | None = Field(
         default=None, description="A waivers YAML file, relative to this config file."

@@ -8,6 +8,7 @@ functions the run pipeline uses before saving, so the reports can show them.
 
 from __future__ import annotations
 
+from auditor.store.alerts import AlertStore
 from auditor.store.errors import NoRunRecorded, RunAlreadyStored, StoreError, UnknownRun
 from auditor.store.fingerprint import fingerprint
 from auditor.store.lifecycle import FindingState, LifecycleView, lifecycle_of, rfc3339
@@ -21,6 +22,7 @@ from auditor.store.store import (
 )
 
 __all__ = [
+    "AlertStore",
     "Baseline",
     "FindingState",
     "LifecycleView",

@@ -174,3 +174,65 @@ class BaselineRow(Base):
     accepted_at: Mapped[datetime]
     accepted_by: Mapped[str] = mapped_column(String(200))
     reason: Mapped[str | None] = mapped_column(Text)
+
+
+# ------------------------------------------------------------------ alerts (issue 7)
+ROUTE = 63
+
+
+class AlertFindingRow(Base):
+    """What one alert route was last told about one finding (tenant + rule)."""
+
+    __tablename__ = "alert_findings"
+
+    route: Mapped[str] = mapped_column(String(ROUTE), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(TENANT_ID), primary_key=True)
+    rule_id: Mapped[str] = mapped_column(String(RULE_ID), primary_key=True)
+    # True after new/regressed/reminder, False after resolved.
+    failing: Mapped[bool] = mapped_column(Boolean)
+    # When the route was last told (the run's start): reminders count from here.
+    told_at: Mapped[datetime]
+
+
+class AlertTenantErrorRow(Base):
+    """A tenant the route was told could not be audited, and not yet that it recovered."""
+
+    __tablename__ = "alert_tenant_errors"
+
+    route: Mapped[str] = mapped_column(String(ROUTE), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(TENANT_ID), primary_key=True)
+    told_at: Mapped[datetime]
+
+
+class AlertOutboxRow(Base):
+    """One event for one route: recorded with the run, delivered afterwards (or later).
+
+    Holds what the message says, never where it goes: destinations and secrets stay in
+    the config.
+    """
+
+    __tablename__ = "alert_outbox"
+    __table_args__ = (Index("ix_alert_outbox_route_pending", "route", "delivered_at", "seq"),)
+
+    # Recording order: a route's events are delivered in it.
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(64), unique=True)
+    route: Mapped[str] = mapped_column(String(ROUTE))
+    run_id: Mapped[str] = mapped_column(String(RUN_ID))
+    kind: Mapped[str] = mapped_column(String(STATUS))
+    tenant_id: Mapped[str] = mapped_column(String(TENANT_ID))
+    rule_id: Mapped[str | None] = mapped_column(String(RULE_ID))
+    severity: Mapped[str | None] = mapped_column(String(STATUS))
+    title: Mapped[str] = mapped_column(Text)
+    message: Mapped[str] = mapped_column(Text)
+    remediation: Mapped[str | None] = mapped_column(Text)
+    occurred_at: Mapped[datetime]
+    recorded_at: Mapped[datetime]
+    delivered_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(Integer)
+    # Why the last attempt failed, in words that never include the destination.
+    last_error: Mapped[str | None] = mapped_column(Text)
+    # A delivering process's claim: another process (a flush during a run) leaves the
+    # route alone until it expires, so two senders never post the same event.
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_until: Mapped[datetime | None]
