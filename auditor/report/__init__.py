@@ -5,12 +5,15 @@ scheduler write the files). Formats plug in through :class:`ReportFormat`; :func
 is the one place that maps each format to its writer.
 """
 
+from auditor.report.destination import Destination, ReportWriteError
 from auditor.report.formats import ReportFormat, parse_formats, render
 from auditor.report.html_report import render_html
 from auditor.report.json_report import load_schema, render_json, report_document
 
 __all__ = [
+    "Destination",
     "ReportFormat",
+    "ReportWriteError",
     "load_schema",
     "parse_formats",
     "render",
