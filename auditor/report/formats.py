@@ -9,7 +9,10 @@ from auditor.report.html_report import render_html
 from auditor.report.json_report import render_json
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
     from auditor.results import RunReport
+    from auditor.store.trend import TrendPoint
 
 
 class ReportFormat(StrEnum):
@@ -62,12 +65,21 @@ def parse_formats(text: str) -> list[ReportFormat]:
     return formats
 
 
-def render(fmt: ReportFormat, report: RunReport) -> bytes:
-    """The report in format ``fmt``, as the bytes of its file."""
+def render(
+    fmt: ReportFormat,
+    report: RunReport,
+    *,
+    trends: Mapping[str, Sequence[TrendPoint]] | None = None,
+) -> bytes:
+    """The report in format ``fmt``, as the bytes of its file.
+
+    ``trends`` (each tenant's last runs, from :func:`auditor.store.tenant_trends`) is
+    shown by the HTML report; the JSON report is the run alone.
+    """
     match fmt:
         case ReportFormat.JSON:
             return render_json(report)
         case ReportFormat.HTML:
-            return render_html(report)
+            return render_html(report, trends=trends)
         case _:
             assert_never(fmt)
