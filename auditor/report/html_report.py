@@ -343,7 +343,9 @@ class DriftGroup:
 
 
 TREND_SLOTS = 30  # as many runs as the store's trend query returns by default
-_BAR, _GAP, _HEIGHT, _PASS_HEIGHT = 5, 2, 16, 7
+# A run is a vertical stroke (its width, colour and the strip's size and background are
+# in report.css): "M8 9v7" per run keeps the strip under 400 bytes a tenant.
+_STEP, _HEIGHT, _PASS_HEIGHT = 6, 16, 7
 _TREND_ORDER = ("pass", "fail", "error")
 
 
@@ -352,7 +354,7 @@ class TrendView:
     """A tenant's last runs as an inline SVG strip: one bar a run, newest on the right.
 
     ``paths`` holds one SVG path per status (``pass`` short, ``fail`` and ``error``
-    full height), so a 20,000-tenant page stays small; ``label`` says it in words.
+    full height); ``label`` says it in words (the SVG's title, for hover and readers).
     """
 
     width: int
@@ -366,22 +368,20 @@ def trend_view(points: Sequence[TrendPoint], slots: int = TREND_SLOTS) -> TrendV
     shown = list(points)[-slots:]
     if not shown:
         return None
-    step = _BAR + _GAP
     bars: dict[str, list[str]] = {}
     for i, point in enumerate(shown):
         status = TenantStatus(point.status).value
-        x = (slots - len(shown) + i) * step
+        x = (slots - len(shown) + i) * _STEP + 2  # the stroke's centre line
         height = _PASS_HEIGHT if status == "pass" else _HEIGHT
-        bars.setdefault(status, []).append(f"M{x} {_HEIGHT - height}h{_BAR}v{height}h-{_BAR}z")
-    counts = Counter(TenantStatus(p.status).value for p in shown)
-    tally = ", ".join(f"{counts[s]} {s}" for s in _TREND_ORDER if counts[s])
+        bars.setdefault(status, []).append(f"M{x} {_HEIGHT - height}v{height}")
+    tally = ", ".join(f"{len(bars[s])} {s}" for s in _TREND_ORDER if s in bars)
     first, last = shown[0].started_at, shown[-1].started_at
     runs = "run" if len(shown) == 1 else f"{len(shown)} runs"
     span = f"{first:%Y-%m-%d}"
     if first.date() != last.date():
         span += f" to {last:%Y-%m-%d}"
     return TrendView(
-        width=slots * step - _GAP,
+        width=slots * _STEP - 2,
         height=_HEIGHT,
         paths=[(s, "".join(bars[s])) for s in _TREND_ORDER if s in bars],
         label=f"Last {runs} ({span}, newest on the right): {tally}",

@@ -17,7 +17,7 @@ from sqlalchemy import create_engine
 from auditor.audit import run_audit
 from auditor.collect.secrets import SecretHasher
 from auditor.report import ReportFormat, render
-from auditor.report.html_report import trend_view
+from auditor.report.html_report import templates_dir, trend_view
 from auditor.results import (
     ResultStatus,
     RunInfo,
@@ -149,9 +149,9 @@ def test_report_shows_the_stores_trend_as_an_inline_svg(store: Store) -> None:
     )
     acme = html[html.index('data-tenant="acme"') :]
     acme = acme[: acme.index("</summary>")]
-    assert '<svg class="tr" width="208" height="16" viewBox="0 0 208 16" role="img" ' in acme
+    assert '<svg class="tr" viewBox="0 0 178 16" role="img">' in acme
     assert f"<title>{label}</title>" in acme
-    bars = re.findall(r"M(\d+) (\d+)h5v(\d+)h-5z", acme)
+    bars = re.findall(r"M(\d+) (?:0v16|9v7)", acme)
     assert len(bars) == 30
     assert "Last 30 runs" in html[html.index('data-tenant="globex"') :]
     # initech was never recorded: no strip, and the page still renders.
@@ -175,14 +175,19 @@ def test_trend_bars_are_right_aligned_and_sized_by_status() -> None:
     view = trend_view(points)
     assert view is not None
     assert view.paths == [
-        ("pass", "M189 9h5v7h-5z"),
-        ("fail", "M196 0h5v16h-5z"),
-        ("error", "M203 0h5v16h-5z"),
+        ("pass", "M164 9v7"),
+        ("fail", "M170 0v16"),
+        ("error", "M176 0v16"),
     ]
     assert view.label == (
         "Last 3 runs (2026-10-01 to 2026-10-02, newest on the right): 1 pass, 1 fail, 1 error"
     )
     assert trend_view([]) is None
+    # The strip's box in report.css fits the 30 slots drawn.
+    full = trend_view([points[0]] * 30)
+    assert full is not None
+    css = (templates_dir() / "report.css").read_text("utf-8")
+    assert f"width:{full.width}px;height:{full.height}px" in css
 
 
 def test_hostile_tenant_ids_stay_escaped_next_to_their_trend() -> None:
