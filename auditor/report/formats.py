@@ -83,3 +83,17 @@ def render(
             return render_html(report, trends=trends)
         case _:
             assert_never(fmt)
+
+
+def render_files(
+    formats: Sequence[ReportFormat],
+    report: RunReport,
+    *,
+    trends: Mapping[str, Sequence[TrendPoint]] | None = None,
+) -> dict[str, bytes]:
+    """Each format's file name and bytes, ready for :meth:`Destination.write`.
+
+    ``Destination.parse(output).write(report.run.id, report.run.started_at,
+    render_files(formats, report, trends=trends))`` is the whole of writing a run.
+    """
+    return {fmt.filename: render(fmt, report, trends=trends) for fmt in formats}
