@@ -158,8 +158,8 @@ def test_every_workload_is_non_root_with_config_and_secrets_from_the_cluster(
     volumes = {v["name"]: v for v in spec["volumes"]}
     mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
     assert volumes[mounts["/etc/auditor"]]["configMap"]["name"] in config_maps
-    # Nothing secret is written into a workload: only names of variables and refs.
-    assert "env" not in container
+    # Nothing secret is written into a workload: only refs, and plain non-secret settings.
+    assert {e["name"] for e in container.get("env", [])} <= {"AUDITOR_OUTPUT"}
 
 
 def test_cronjob_audits_every_tenant_and_does_not_retry_findings() -> None:
@@ -188,6 +188,10 @@ def test_indexed_job_shards_the_fleet_and_the_report_job_closes_the_same_group()
     assert int(report_args[report_args.index("--wait") + 1]) >= shards["spec"][
         "activeDeadlineSeconds"
     ]
+    # Shards keep their partial reports in the pod; only the report Job writes the output.
+    (output,) = _container(shards)["env"]
+    assert output == {"name": "AUDITOR_OUTPUT", "value": "/srv/auditor/shard-reports"}
+    assert "env" not in _container(report)
     for job in (shards, report):
         assert job["metadata"]["labels"]["auditor.rapticore.io/run-group"] == group
         assert group in job["metadata"]["name"]
