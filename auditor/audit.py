@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from auditor.collect.tenant import collect_fleet
+from auditor.collect.tenant import collect_fleet, utc_now
 from auditor.errors import EXIT_COLLECTION_ERROR, EXIT_FINDINGS, EXIT_OK
 from auditor.results import (
     DriftEntry,
@@ -102,22 +101,13 @@ async def run_audit(  # noqa: PLR0913 - the run's whole context, passed explicit
 ) -> AuditRun:
     """Collect and evaluate ``tenants``; never raises for what a tenant's services do."""
     run_id = str(uuid.uuid4())
-    started_at = run_clock()
+    started_at = utc_now()
     snapshots = await collect_fleet(
         tenants, base_domain, hasher, concurrency=concurrency, on_done=on_done
     )
     outcomes = [TenantOutcome(s, pack.evaluate(s)) for s in snapshots]
-    report = build_report(run_id, started_at, run_clock(), outcomes)
+    report = build_report(run_id, started_at, utc_now(), outcomes)
     return AuditRun(report=report, outcomes=outcomes)
-
-
-def run_clock() -> str:
-    """Now, RFC 3339 UTC with milliseconds: a run's start and end.
-
-    Milliseconds because a small run takes under a second: at whole seconds its start and
-    end read the same (issue 11 item 3).
-    """
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def exit_code(report: RunReport, fail_on: Severity) -> int:
