@@ -29,6 +29,8 @@ import contextlib
 import os
 import re
 import secrets
+import stat
+import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -169,6 +171,28 @@ def _write_atomically(dir_fd: int, name: str, data: bytes) -> None:
         raise
 
 
+# What _write_atomically names its temporary files, and how old one must be before it
+# counts as left behind by a writer that died (kill -9, power loss) rather than in use.
+_PARTIAL = re.compile(r"\.[A-Za-z0-9][A-Za-z0-9._-]*\.[0-9a-f]{16}\.partial")
+STALE_PARTIAL_SECONDS = 3600
+
+
+def _remove_stale_partials(dir_fd: int, *, now: float) -> None:
+    """Delete our own temporary files older than an hour: a crashed writer's leftovers.
+
+    Only names of the form ``_write_atomically`` makes, only regular files (a link or
+    folder of that name is left alone), and any error is ignored: this is tidying up.
+    """
+    with contextlib.suppress(OSError), os.scandir(dir_fd) as entries:
+        for entry in entries:
+            if not _PARTIAL.fullmatch(entry.name):
+                continue
+            with contextlib.suppress(OSError):
+                info = entry.stat(follow_symlinks=False)
+                if stat.S_ISREG(info.st_mode) and now - info.st_mtime > STALE_PARTIAL_SECONDS:
+                    os.unlink(entry.name, dir_fd=dir_fd)
+
+
 def _fsync_dir(dir_fd: int) -> None:
     # The renames are durable once the directory itself is flushed; some file systems
     # refuse fsync on a directory, which only costs durability, never correctness.
@@ -244,6 +268,7 @@ class FolderDestination(Destination):
                 for name, data in files.items():
                     _write_atomically(root, name, data)
                 _fsync_dir(root)
+                _remove_stale_partials(root, now=time.time())
             finally:
                 os.close(root)
         except OSError as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
 import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -127,6 +128,33 @@ def test_a_symlink_planted_at_the_old_temporary_name_is_not_written_through(
     assert not (out / "report.json").is_symlink()
     assert (out / "report.json").read_bytes() == FILES["report.json"]
     assert (out / "report.html").read_bytes() == FILES["report.html"]
+
+
+def test_a_crashed_writers_old_temporary_files_are_removed_fresh_ones_kept(
+    tmp_path: Path,
+) -> None:
+    """Partials older than an hour go; a fresh one (another writer's) and look-alikes stay."""
+    old = tmp_path / ".report.json.0123456789abcdef.partial"
+    fresh = tmp_path / ".report.html.fedcba9876543210.partial"
+    planted = tmp_path / ".report.html.partial"  # not our name: never touched
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep\n")
+    link = tmp_path / ".report.json.aaaaaaaaaaaaaaaa.partial"
+    link.symlink_to(victim)
+    for path in (old, fresh, planted):
+        path.write_text("half a rep")
+    hours_ago = time.time() - 2 * 3600
+    for path in (old, planted):
+        os.utime(path, (hours_ago, hours_ago))
+    os.utime(link, (hours_ago, hours_ago), follow_symlinks=False)
+
+    FolderDestination(tmp_path).write(RUN_ID, STARTED, FILES)
+
+    assert not old.exists()
+    assert fresh.exists()
+    assert planted.exists()
+    assert link.is_symlink()
+    assert victim.read_text() == "keep\n"
 
 
 def test_a_runs_link_out_of_the_folder_is_refused_not_followed(tmp_path: Path) -> None:
