@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import threading
 import time
@@ -329,3 +330,37 @@ def test_s3_missing_bucket_is_a_clear_error_before_and_after_the_run() -> None:
     with pytest.raises(ReportWriteError, match=r"does not exist") as caught:
         dest.write(RUN_ID, STARTED, FILES)
     assert "\n" not in str(caught.value)
+
+
+def _write_many(folder: str, name: str, count: int) -> None:
+    # Runs in a child process: its own interpreter, so writes really overlap.
+    dest = FolderDestination(Path(folder))
+    pad = "y" * 300_000
+    for i in range(count):
+        doc = json.dumps({"writer": name, "i": i, "pad": pad}).encode()
+        dest.write(f"{name}-{i}", STARTED, {"report.json": doc, "report.html": doc})
+
+
+def test_two_writer_processes_never_tear_a_report(tmp_path: Path) -> None:
+    """Two processes write 60 runs each to one folder; every read of report.json parses."""
+    context = multiprocessing.get_context("spawn")
+    FolderDestination(tmp_path).write("seed", STARTED, {"report.json": b"{}"})
+    writers = [
+        context.Process(target=_write_many, args=(str(tmp_path), name, 60)) for name in "ab"
+    ]
+    for process in writers:
+        process.start()
+    reads = torn = 0
+    while any(p.is_alive() for p in writers):
+        try:
+            json.loads((tmp_path / "report.json").read_bytes())
+            reads += 1
+        except ValueError:
+            torn += 1
+    for process in writers:
+        process.join()
+    assert [p.exitcode for p in writers] == [0, 0]
+    assert torn == 0
+    assert reads > 0
+    assert len(list((tmp_path / "runs").iterdir())) == 121
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".partial")] == []
