@@ -34,8 +34,12 @@ ProgressCallback = Callable[[TenantSnapshot], None]
 
 
 def utc_now() -> str:
-    """The current time as RFC 3339 UTC with seconds precision."""
-    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    """The current time as RFC 3339 UTC with milliseconds (a run's start and end).
+
+    Milliseconds because a small run takes under a second: at whole seconds its start and
+    end read the same (issue 11 item 3).
+    """
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 async def collect_tenant(

@@ -9,7 +9,10 @@ from auditor.report.html_report import render_html
 from auditor.report.json_report import render_json
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
     from auditor.results import RunReport
+    from auditor.store.trend import TrendPoint
 
 
 class ReportFormat(StrEnum):
@@ -62,12 +65,35 @@ def parse_formats(text: str) -> list[ReportFormat]:
     return formats
 
 
-def render(fmt: ReportFormat, report: RunReport) -> bytes:
-    """The report in format ``fmt``, as the bytes of its file."""
+def render(
+    fmt: ReportFormat,
+    report: RunReport,
+    *,
+    trends: Mapping[str, Sequence[TrendPoint]] | None = None,
+) -> bytes:
+    """The report in format ``fmt``, as the bytes of its file.
+
+    ``trends`` (each tenant's last runs, from :func:`auditor.store.tenant_trends`) is
+    shown by the HTML report; the JSON report is the run alone.
+    """
     match fmt:
         case ReportFormat.JSON:
             return render_json(report)
         case ReportFormat.HTML:
-            return render_html(report)
+            return render_html(report, trends=trends)
         case _:
             assert_never(fmt)
+
+
+def render_files(
+    formats: Sequence[ReportFormat],
+    report: RunReport,
+    *,
+    trends: Mapping[str, Sequence[TrendPoint]] | None = None,
+) -> dict[str, bytes]:
+    """Each format's file name and bytes, ready for :meth:`Destination.write`.
+
+    ``Destination.parse(output).write(report.run.id, report.run.started_at,
+    render_files(formats, report, trends=trends))`` is the whole of writing a run.
+    """
+    return {fmt.filename: render(fmt, report, trends=trends) for fmt in formats}

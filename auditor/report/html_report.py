@@ -23,19 +23,24 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 
 import auditor
 from auditor.results import ResultStatus, Severity, TenantStatus
 from auditor.waivers import ANY_TENANT, SOON_DAYS
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
     from auditor.results import (
         DriftEntry,
         RuleResult,
@@ -44,6 +49,7 @@ if TYPE_CHECKING:
         TenantReport,
         WaiverIssue,
     )
+    from auditor.store.trend import TrendPoint
 
 TEMPLATE_NAME = "report.html.j2"
 CSS_NAME = "report.css"
@@ -63,10 +69,49 @@ def templates_dir() -> Path:
     return package.parent / "reports"
 
 
+# Characters that change how text around them reads, or do not show at all: controls (NUL,
+# ESC, CR...), format characters (the bidi overrides U+202E and U+2066-2069, zero-width
+# spaces and joiners), lone surrogates, and line/paragraph separators. Escaping HTML does
+# not touch them; a tenant could use them to make a value read as something else.
+_HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+_KEPT = frozenset("\n\t")  # layout in <pre> blocks; a newline inside a list item is quoted
+
+
+def _escape_char(char: str) -> str:
+    code = ord(char)
+    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+
+
+def visible(text: str) -> str:
+    r"""``text`` with every hidden or reordering character shown as ``\uXXXX``.
+
+    ``"pay\N{RIGHT-TO-LEFT OVERRIDE}evil"`` reads ``pay\u202eevil`` on the page instead
+    of a reversed tail; a NUL reads ``\u0000``. Newlines and tabs are kept.
+    """
+    if text.isprintable():  # the common case: nothing to do (and fast)
+        return text
+    return "".join(
+        _escape_char(c)
+        if c not in _KEPT and unicodedata.category(c) in _HIDDEN_CATEGORIES
+        else c
+        for c in text
+    )
+
+
+def _finalize(value: Any) -> Any:  # noqa: ANN401 - whatever a template expression yields
+    # Every `{{ ... }}` passes here before autoescaping: no tenant string can reach the
+    # page with a bidi override or a NUL in it, wherever the template shows it. Our own
+    # CSS and JS arrive as Markup (`|safe`) and are left as they are.
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return visible(value)
+    return value
+
+
 @cache
 def _environment() -> Environment:
     return Environment(
         loader=FileSystemLoader(templates_dir()),
+        finalize=_finalize,
         # Every template is escaped, whatever its name; `.html.j2` is named for clarity.
         autoescape=select_autoescape(
             enabled_extensions=("html", "html.j2"), default_for_string=True, default=True
@@ -99,8 +144,15 @@ def _asset(name: str) -> _Asset:
 
 def _needs_quotes(text: str, *, in_list: bool) -> bool:
     # Whitespace at the edges is often the finding itself ("https:// auth..."), so it
-    # must be visible; inside a one-item-per-line list a newline would split the item.
-    return text == "" or text != text.strip() or (in_list and "\n" in text)
+    # must be visible; inside a one-item-per-line list a newline would split the item. A
+    # hidden character is shown as \uXXXX: quoted as JSON, a literal backslash in the
+    # same value reads \\, so the two can never be confused.
+    return (
+        text == ""
+        or text != text.strip()
+        or (in_list and "\n" in text)
+        or visible(text) != text
+    )
 
 
 def _item(value: Any, *, in_list: bool = True) -> str:  # noqa: ANN401 - any JSON value
@@ -290,6 +342,52 @@ class DriftGroup:
     entries: list[DriftView]
 
 
+TREND_SLOTS = 30  # as many runs as the store's trend query returns by default
+# A run is a vertical stroke (its width, colour and the strip's size and background are
+# in report.css): "M8 9v7" per run keeps the strip under 400 bytes a tenant.
+_STEP, _HEIGHT, _PASS_HEIGHT = 6, 16, 7
+_TREND_ORDER = ("pass", "fail", "error")
+
+
+@dataclass(frozen=True)
+class TrendView:
+    """A tenant's last runs as an inline SVG strip: one bar a run, newest on the right.
+
+    ``paths`` holds one SVG path per status (``pass`` short, ``fail`` and ``error``
+    full height); ``label`` says it in words (the SVG's title, for hover and readers).
+    """
+
+    width: int
+    height: int
+    paths: list[tuple[str, str]]
+    label: str
+
+
+def trend_view(points: Sequence[TrendPoint], slots: int = TREND_SLOTS) -> TrendView | None:
+    """The strip for ``points`` (oldest first; only the last ``slots`` show), or None."""
+    shown = list(points)[-slots:]
+    if not shown:
+        return None
+    bars: dict[str, list[str]] = {}
+    for i, point in enumerate(shown):
+        status = TenantStatus(point.status).value
+        x = (slots - len(shown) + i) * _STEP + 2  # the stroke's centre line
+        height = _PASS_HEIGHT if status == "pass" else _HEIGHT
+        bars.setdefault(status, []).append(f"M{x} {_HEIGHT - height}v{height}")
+    tally = ", ".join(f"{len(bars[s])} {s}" for s in _TREND_ORDER if s in bars)
+    first, last = shown[0].started_at, shown[-1].started_at
+    runs = "run" if len(shown) == 1 else f"{len(shown)} runs"
+    span = f"{first:%Y-%m-%d}"
+    if first.date() != last.date():
+        span += f" to {last:%Y-%m-%d}"
+    return TrendView(
+        width=slots * _STEP - 2,
+        height=_HEIGHT,
+        paths=[(s, "".join(bars[s])) for s in _TREND_ORDER if s in bars],
+        label=f"Last {runs} ({span}, newest on the right): {tally}",
+    )
+
+
 @dataclass
 class TenantView:
     """One tenant, with its results grouped for reading."""
@@ -303,9 +401,10 @@ class TenantView:
     passed: list[str] = field(default_factory=list)
     resolved: list[ResolvedView] = field(default_factory=list)
     drift: list[DriftGroup] = field(default_factory=list)
-    drifted: int = 0
+    drifted: int = 0  # changed fields, each counted once whatever it is compared against
     errors: list[TenantError] = field(default_factory=list)
     severity_counts: list[tuple[str, int]] = field(default_factory=list)
+    trend: TrendView | None = None
 
     @property
     def problem_rules(self) -> str:
@@ -391,7 +490,7 @@ def _drift_groups(entries: list[DriftEntry]) -> list[DriftGroup]:
     return groups
 
 
-def _tenant_view(tenant: TenantReport) -> TenantView:
+def _tenant_view(tenant: TenantReport, trend: Sequence[TrendPoint] = ()) -> TenantView:
     fails = sorted((r for r in tenant.results if r.status is ResultStatus.FAIL), key=_by_severity)
     failing = [r for r in fails if r.counts]
     waived = [r for r in fails if not r.counts]
@@ -422,9 +521,12 @@ def _tenant_view(tenant: TenantReport) -> TenantView:
             if r.lifecycle == "resolved"
         ],
         drift=_drift_groups(tenant.drift),
-        drifted=len(tenant.drift),
+        # A change shows against the previous run and again against the baseline: it is
+        # one changed field, counted once (issue 11 item 2).
+        drifted=len({d.path for d in tenant.drift}),
         errors=list(tenant.errors),
         severity_counts=[(s.value, counts[s]) for s in SEVERITIES if counts[s]],
+        trend=trend_view(trend),
     )
 
 
@@ -445,12 +547,44 @@ def _tenant_order(view: TenantView) -> tuple[int, int, int, int]:
     )
 
 
+def _seconds_between(started_at: str, finished_at: str) -> float | None:
+    try:
+        return (
+            datetime.fromisoformat(finished_at) - datetime.fromisoformat(started_at)
+        ).total_seconds()
+    except (ValueError, TypeError):
+        return None  # an unreadable or zone-less time: show the two times only
+
+
+def run_duration(started_at: str, finished_at: str) -> str | None:
+    """How long the run took, for reading: ``0.42 s``, ``12 s``, ``4 min 3 s``, ``1 h 2 min``."""
+    seconds = _seconds_between(started_at, finished_at)
+    if seconds is None or seconds < 0:
+        return None
+    if seconds < 10:
+        return f"{seconds:.3g} s"  # 0.42 s, 9 s, 1.23 s
+    whole = round(seconds)
+    if whole < 60:
+        return f"{whole} s"
+    minutes, secs = divmod(whole, 60)
+    if minutes < 60:
+        return f"{minutes} min {secs} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min"
+
+
 TRIGGER_LABELS = {"manual": "manual run", "schedule": "scheduled run", "demo": "demo run"}
 
 
-def _context(report: RunReport) -> dict[str, Any]:
+def _context(
+    report: RunReport, trends: Mapping[str, Sequence[TrendPoint]] | None = None
+) -> dict[str, Any]:
+    trends = trends or {}
     # Stable sort: tenants that compare equal keep the order the report gives them.
-    tenants = sorted((_tenant_view(t) for t in report.tenants), key=_tenant_order)
+    tenants = sorted(
+        (_tenant_view(t, trends.get(t.tenant_id, ())) for t in report.tenants),
+        key=_tenant_order,
+    )
     failing_by_severity: Counter[Severity] = Counter()
     unresolved = Counter[str]()
     lifecycles = Counter[str]()
@@ -488,6 +622,7 @@ def _context(report: RunReport) -> dict[str, Any]:
     return {
         "report": report,
         "trigger": TRIGGER_LABELS.get(report.run.trigger, f"{report.run.trigger} run"),
+        "took": run_duration(report.run.started_at, report.run.finished_at),
         "tenants": tenants,
         "failing_by_severity": [(s.value, failing_by_severity[s]) for s in SEVERITIES],
         "failing_results": sum(failing_by_severity.values()),
@@ -509,7 +644,14 @@ def _context(report: RunReport) -> dict[str, Any]:
     }
 
 
-def render_html(report: RunReport) -> bytes:
-    """The bytes of ``report.html``."""
+def render_html(
+    report: RunReport, *, trends: Mapping[str, Sequence[TrendPoint]] | None = None
+) -> bytes:
+    """The bytes of ``report.html``.
+
+    ``trends`` (from :func:`auditor.store.tenant_trends`) maps tenant ids to their last
+    runs, oldest first; each tenant with a trend shows it as a strip. Without it (no
+    store) the page renders as before.
+    """
     template = _environment().get_template(TEMPLATE_NAME)
-    return template.render(_context(report)).encode("utf-8")
+    return template.render(_context(report, trends)).encode("utf-8")

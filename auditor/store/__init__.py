@@ -3,7 +3,8 @@
 ``open_store(url)`` opens the store at the config's ``store:`` URL (an SQLite file by
 default, PostgreSQL through psycopg 3), migrating its schema first. Everything else is a
 method of :class:`Store`; :func:`lifecycle_of` and :func:`fingerprint` are pure
-functions the run pipeline uses before saving, so the reports can show them.
+functions the run pipeline uses before saving, so the reports can show them, and
+:func:`tenant_trends` reads each tenant's recent outcomes for the report's trend strip.
 """
 
 from __future__ import annotations
@@ -20,8 +21,10 @@ from auditor.store.store import (
     open_store,
     parse_time,
 )
+from auditor.store.trend import TREND_RUNS, TrendPoint, tenant_trends
 
 __all__ = [
+    "TREND_RUNS",
     "AlertStore",
     "Baseline",
     "FindingState",
@@ -32,10 +35,12 @@ __all__ = [
     "StoreError",
     "StoredResult",
     "StoredRun",
+    "TrendPoint",
     "UnknownRun",
     "fingerprint",
     "lifecycle_of",
     "open_store",
     "parse_time",
     "rfc3339",
+    "tenant_trends",
 ]

@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import re
 import subprocess
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from report_builders import failing, resolved, run_of, tenant, waiver
 
 from auditor.report import ReportFormat, render
-from auditor.results import DriftEntry, RunReport, TenantError, WaiverIssue
+from auditor.results import DriftEntry, RunReport, TenantError, TenantStatus, WaiverIssue
+from auditor.store import TrendPoint
 
 CHROMIUM = Path("/usr/bin/chromium")
 
@@ -104,7 +106,15 @@ def _chromium(tmp_path: Path, url: str, *extra: str) -> str:
 def page(tmp_path: Path) -> Path:
     """The hostile run's report.html, written where the browser can open it."""
     path = tmp_path / "report.html"
-    path.write_bytes(render(ReportFormat.HTML, _run()))
+    start = datetime(2024, 12, 1, 2, 0, tzinfo=UTC)
+    statuses = [TenantStatus.PASS, TenantStatus.FAIL, TenantStatus.ERROR]
+    trends = {
+        tenant_id: [
+            TrendPoint(f"r{i}", start + timedelta(days=i), statuses[i % 3]) for i in range(30)
+        ]
+        for tenant_id in ("acme", "globex")
+    }
+    path.write_bytes(render(ReportFormat.HTML, _run(), trends=trends))
     return path
 
 
@@ -135,6 +145,8 @@ def test_filter_script_runs_and_no_payload_executes(page: Path, tmp_path: Path) 
     assert '<span class="wv">waived</span>' in dom
     assert "Resolved since last run (1)" in dom
     assert "redirect_uris: + &lt;img src=x onerror=" in dom
+    # Each tenant with a history shows its trend strip, drawn inline.
+    assert dom.count('<svg class="tr" viewBox="0 0 178 16" role="img">') == 2
 
 
 def test_filters_from_the_url_fragment_hide_other_tenants(page: Path, tmp_path: Path) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from report_builders import small_run
 
-from auditor.report import ReportFormat, parse_formats, render
+from auditor.report import ReportFormat, parse_formats, render, render_files
 
 
 @pytest.mark.parametrize("fmt", list(ReportFormat))
@@ -42,3 +42,11 @@ def test_parse_formats_refuses_an_empty_list() -> None:
     """An empty --format is a ValueError that says which formats exist."""
     with pytest.raises(ValueError, match=r"no report format given.*json, html"):
         parse_formats(" , ")
+
+
+def test_render_files_names_each_format_by_its_file() -> None:
+    """render_files maps report.html / report.json to render's bytes, in the order asked."""
+    run = small_run()
+    files = render_files([ReportFormat.HTML, ReportFormat.JSON], run)
+    assert list(files) == ["report.html", "report.json"]
+    assert files["report.json"] == render(ReportFormat.JSON, run)

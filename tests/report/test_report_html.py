@@ -12,7 +12,7 @@ from markupsafe import escape
 from report_builders import failing, memory_run, resolved, run_of, small_run, tenant, waiver
 
 from auditor.report import ReportFormat, render
-from auditor.report.html_report import drift_lines, format_value, templates_dir
+from auditor.report.html_report import drift_lines, format_value, run_duration, templates_dir
 from auditor.results import DriftEntry, ResultStatus, RunReport, TenantError, WaiverIssue
 
 PAYLOAD = "<script>alert(1)</script>"
@@ -478,3 +478,99 @@ def test_resolved_results_are_not_listed_for_results_that_never_failed() -> None
     assert block.count("<li data-rule=") == 1
     assert '<li data-rule="okta_app_active"><span class="lc resolved">' in block
     assert "All 19 rules passed." in block
+
+
+# --- issue 11: drift counted once, run times, hidden characters ---------------------------
+
+
+def test_a_change_seen_against_previous_and_baseline_counts_once() -> None:
+    """One field changed since the previous run and the baseline is "1 drifted", not 2."""
+    path = "okta.app.settings.oauthClient.redirect_uris"
+    both = [
+        DriftEntry(path=path, before=[], after=["https://x.example"], against="previous"),
+        DriftEntry(path=path, before=[], after=["https://x.example"], against="baseline"),
+        DriftEntry(path="cognito.idp.scopes", before="a", after="b", against="baseline"),
+    ]
+    html = _html(run_of(tenant("acme", failing("okta_app_assigned"), drift=both)))
+    block = _block(html, "acme")
+    assert "&middot; 2 drifted</span>" in block
+    # Both bases still list the change itself.
+    assert block.count(f'<code class="dp">{path}</code>') == 2
+
+
+def test_header_shows_start_end_and_how_long_the_run_took() -> None:
+    """A sub-second run shows distinct start and end times and "took 0.42 s"."""
+    report = run_of(tenant("acme"))
+    report = report.model_copy(
+        update={
+            "run": report.run.model_copy(
+                update={
+                    "started_at": "2025-01-01T02:00:00.000Z",
+                    "finished_at": "2025-01-01T02:00:00.420Z",
+                }
+            )
+        }
+    )
+    header = _html(report).split("</header>", 1)[0]
+    assert "2025-01-01T02:00:00.000Z &rarr; 2025-01-01T02:00:00.420Z" in header
+    assert '<span class="took">(took 0.42 s)</span>' in header
+
+
+@pytest.mark.parametrize(
+    ("started", "finished", "took"),
+    [
+        ("2025-01-01T02:00:00Z", "2025-01-01T02:00:42Z", "42 s"),
+        ("2025-01-01T02:00:00Z", "2025-01-01T02:04:03Z", "4 min 3 s"),
+        ("2025-01-01T02:00:00Z", "2025-01-01T03:02:00+00:00", "1 h 2 min"),
+        ("2025-01-01T02:00:00Z", "not a time", None),
+        ("2025-01-01T02:00:09Z", "2025-01-01T02:00:00Z", None),
+    ],
+)
+def test_run_duration_reads_naturally(started: str, finished: str, took: str | None) -> None:
+    """Durations read in s, min or h; an unreadable or negative span shows nothing."""
+    assert run_duration(started, finished) == took
+
+
+BIDI = "\u202e"
+HIDDEN = f"moc.elpmaxe{BIDI}//:sptth\0\u2066x\u2069\x1b[2K\u200b"
+
+
+def test_hidden_and_bidi_characters_never_reach_the_page_raw() -> None:
+    """U+202E, NUL, isolates, ESC and zero-width spaces show as uXXXX escapes, never raw."""
+    hostile = tenant(
+        "acme",
+        failing(
+            "okta_app_no_foreign_redirect_uris",
+            message=f"redirect URI {HIDDEN} is foreign",
+            expected=[f"https://auth.acme.rapticore.io{BIDI}"],
+            actual=[HIDDEN, {"k": HIDDEN}],
+        ),
+        failing("okta_app_assigned", expected=HIDDEN, actual=f"x{BIDI}"),
+        drift=[DriftEntry(path=f"okta.app.label{BIDI}", before=HIDDEN, after="b",
+                          against="previous")],
+        errors=[TenantError(source="okta", message=f"E0000006 {HIDDEN}")],
+    )
+    html = _html(run_of(hostile))
+    for char in (BIDI, "\0", "\u2066", "\u2069", "\x1b", "\u200b"):
+        assert char not in html, f"raw {char!r} in the page"
+    # The list item is quoted as JSON (NUL is JSON-escaped); the rest read as \uXXXX.
+    assert "&#34;moc.elpmaxe\\u202e//:sptth\\u0000\\u2066x\\u2069\\u001b[2K\\u200b&#34;" in html
+    assert "<pre>&#34;https://auth.acme.rapticore.io\\u202e&#34;</pre>" in html
+    assert "redirect URI moc.elpmaxe\\u202e//:sptth\\u0000" in html
+    assert "okta.app.label\\u202e" in html
+
+
+def test_a_literal_backslash_u_is_not_confused_with_an_escaped_character() -> None:
+    """A tenant's literal backslash-u text shows unquoted; the real U+202E shows quoted."""
+    html = _html(run_of(tenant("acme", failing(
+        "okta_app_assigned", expected=["\\u202e"], actual=[BIDI]
+    ))))
+    assert "<pre>\\u202e</pre>" in html
+    assert "<pre>&#34;\\u202e&#34;</pre>" in html
+
+
+def test_newlines_and_tabs_keep_their_layout() -> None:
+    """Remediation steps keep their newlines and a tab stays a tab (only hidden chars change)."""
+    html = _html(run_of(tenant("acme", failing("okta_app_assigned", message="a\tb"))))
+    assert "1. In the Okta Admin Console, open Applications &gt; Applications.\n2." in html
+    assert '<p class="msg">a\tb</p>' in html
