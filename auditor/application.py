@@ -19,12 +19,12 @@ from auditor.errors import EXIT_COLLECTION_ERROR
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
-    from pathlib import Path
 
     from auditor.collect.secrets import SecretHasher
     from auditor.config import AuditorConfig, TenantConfig
     from auditor.history import Trigger
     from auditor.report import ReportFormat
+    from auditor.report.destination import Destination
     from auditor.results import RunReport, Severity
     from auditor.rules import RulePack
     from auditor.snapshot import TenantSnapshot
@@ -38,8 +38,9 @@ class AuditOutcome:
     """What one audit produced: the final report, the files written, and its exit code."""
 
     report: RunReport
-    written: tuple[Path, ...]
+    written: tuple[str, ...]  # where each file went: the latest first, then the run's copy
     store_failure: str | None  # why the run was not recorded; None when it was
+    write_failure: str | None  # why the reports were not (all) written; None when they were
     exit_code: int
 
 
@@ -55,7 +56,7 @@ class AuditRequest:
     config: AuditorConfig
     tenants: Sequence[TenantConfig]
     pack: RulePack
-    output: Path
+    output: Destination  # checked before anything is collected
     formats: Sequence[ReportFormat]
     fail_on: Severity
     waivers: Sequence[Waiver] = ()
@@ -72,51 +73,47 @@ def audit_and_record(
     from auditor.audit import exit_code, run_audit  # noqa: PLC0415
     from auditor.collect.secrets import SecretHasher  # noqa: PLC0415
     from auditor.history import remember  # noqa: PLC0415
-    from auditor.store import StoreError, open_store  # noqa: PLC0415
+    from auditor.report import render_files  # noqa: PLC0415
+    from auditor.report.destination import ReportWriteError  # noqa: PLC0415
+    from auditor.store import StoreError, TrendPoint, open_store, tenant_trends  # noqa: PLC0415
     from auditor.store_paths import fingerprint_key_path  # noqa: PLC0415
 
     config = request.config
+    request.output.check()  # an --output that cannot be written: exit 2, nothing audited
     hasher = request.hasher or SecretHasher.for_installation(fingerprint_key_path(config.store))
     run = asyncio.run(run_audit(
         request.tenants, config.base_domain, request.pack, hasher,
         concurrency=config.concurrency, on_done=on_done,
     ))
     report = run.report
+    trends: dict[str, list[TrendPoint]] | None = None
     store_failure = None
     try:
         store = open_store(config.store)
         try:
             report = remember(
                 run, store, waivers=request.waivers, today=datetime.now(UTC).date(),
-                trigger=request.trigger,
-                retention_days=config.retention_days,
+                trigger=request.trigger, retention_days=config.retention_days,
             ).report
+            trends = tenant_trends(store, [t.tenant_id for t in report.tenants])
         finally:
             store.close()
     except (SQLAlchemyError, StoreError, OSError) as exc:
         # The verdicts are still worth having: write them, and say the run was not kept.
         store_failure = f"{type(exc).__name__}: {exc}"
         log.exception("could not record the run in the store %s", safe_url(config.store))
-    written = write_reports(report, request.formats, request.output)
-    code = (
-        EXIT_COLLECTION_ERROR if store_failure is not None else exit_code(report, request.fail_on)
-    )
-    return AuditOutcome(report, tuple(written), store_failure, code)
-
-
-def write_reports(report: RunReport, formats: Sequence[ReportFormat], output: Path) -> list[Path]:
-    """Write each report atomically (temp file + rename): a reader never sees half a file."""
-    from auditor.report import render  # noqa: PLC0415 - see the module docstring
-
-    output.mkdir(parents=True, exist_ok=True)
-    written = []
-    for fmt in formats:
-        target = output / fmt.filename
-        partial = target.with_name(f".{target.name}.partial")
-        partial.write_bytes(render(fmt, report))
-        partial.replace(target)
-        written.append(target)
-    return written
+    written: list[str] = []
+    write_failure = None
+    try:
+        written = request.output.write(
+            report.run.id, report.run.started_at,
+            render_files(request.formats, report, trends=trends),
+        )
+    except ReportWriteError as exc:
+        write_failure = str(exc)
+    failed = store_failure is not None or write_failure is not None
+    code = EXIT_COLLECTION_ERROR if failed else exit_code(report, request.fail_on)
+    return AuditOutcome(report, tuple(written), store_failure, write_failure, code)
 
 
 def safe_url(url: str) -> str:

@@ -81,6 +81,8 @@ def audit_and_tell(request: AuditRequest) -> int:
 
     outcome = audit_and_record(request, on_done=Progress(len(request.tenants)))
     print(format_summary(outcome.report, outcome.written), file=sys.stderr)
+    if outcome.write_failure is not None:
+        print(f"auditor: the reports were NOT written: {outcome.write_failure}", file=sys.stderr)
     if outcome.store_failure is not None:
         print(f"auditor: the run was NOT recorded in the store ({outcome.store_failure}); "
               "drift and finding history are missing from these reports", file=sys.stderr)

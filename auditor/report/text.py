@@ -13,7 +13,6 @@ from auditor.results import ResultStatus, TenantStatus
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
-    from pathlib import Path
 
     from auditor.results import DriftEntry, RunReport
 
@@ -43,7 +42,7 @@ def format_drift(entry: DriftEntry) -> str:
     return f"{entry.path}: {short_value(entry.before)} -> {short_value(entry.after)}"
 
 
-def format_summary(report: RunReport, written: Sequence[Path]) -> str:
+def format_summary(report: RunReport, written: Sequence[str]) -> str:
     """A short verdict: counts, each failing or errored tenant in a line, the files written."""
     s = report.summary
     counts = f"{s.passed} passed, {s.failed} failed, {s.errored} errored"

@@ -22,6 +22,7 @@ from auditor.cli.shared import (
     select_tenants,
 )
 from auditor.errors import EXIT_COLLECTION_ERROR, EXIT_OK
+from auditor.report.destination import Destination
 from auditor.results import Severity
 
 if TYPE_CHECKING:
@@ -94,6 +95,6 @@ def audit_command(args: argparse.Namespace) -> int:
     tenants = select_tenants(config, args.tenant, every=args.all)
     pack, waivers = pack_and_waivers(config, lines, Path(args.rules) if args.rules else None)
     return audit_and_tell(AuditRequest(
-        config, tenants, pack=pack, output=Path(args.output), formats=formats,
+        config, tenants, pack=pack, output=Destination.parse(args.output), formats=formats,
         fail_on=Severity(args.fail_on), waivers=waivers,
     ))

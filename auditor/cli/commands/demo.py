@@ -13,6 +13,7 @@ from auditor.application import AuditRequest
 from auditor.cli.parser import add_report_flags
 from auditor.cli.shared import audit_and_tell, report_formats
 from auditor.errors import EXIT_OK
+from auditor.report.destination import Destination
 from auditor.results import Severity
 
 if TYPE_CHECKING:
@@ -51,7 +52,8 @@ def demo_command(args: argparse.Namespace) -> int:
     with running_fleet() as fleet, tempfile.TemporaryDirectory(prefix="auditor-demo-") as state:
         drift = build_demo_fleet(fleet)
         config = fleet.config(store=f"sqlite:///{state}/state.db")
-        request = AuditRequest(config, config.tenants, pack=pack, output=output,
+        request = AuditRequest(config, config.tenants, pack=pack,
+                               output=Destination.parse(str(output)),
                                formats=formats, fail_on=Severity.INFO, trigger="demo",
                                hasher=SecretHasher.ephemeral())
         say("demo: run 1, six tenants exactly as the setup guide says; "

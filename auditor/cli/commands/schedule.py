@@ -6,13 +6,13 @@ import logging
 import signal
 import sys
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from auditor.application import AuditRequest
 from auditor.cli.parser import add_config_flag, add_report_flags
 from auditor.cli.shared import audit_and_tell, load_config_arg, pack_and_waivers, report_formats
 from auditor.errors import EXIT_OK, InputError, UsageError
+from auditor.report.destination import Destination
 from auditor.results import Severity
 
 if TYPE_CHECKING:
@@ -49,6 +49,8 @@ def schedule_command(args: argparse.Namespace) -> int:
     formats = report_formats(args.format)
     config, lines = load_config_arg(args.config)
     pack_and_waivers(config, lines, None)  # a broken rule pack or waiver file: exit 2 now
+    destination = Destination.parse(args.output)
+    destination.check()  # an --output that cannot be written: exit 2 now, not at 02:00
 
     def nightly() -> None:
         # Re-read everything: edits to the config, rules or waivers apply to the next run.
@@ -59,7 +61,7 @@ def schedule_command(args: argparse.Namespace) -> int:
             log.error("scheduled audit skipped, fix the config: %s", exc)  # noqa: TRY400
             return
         code = audit_and_tell(AuditRequest(
-            current, current.tenants, pack=pack, output=Path(args.output), formats=formats,
+            current, current.tenants, pack=pack, output=destination, formats=formats,
             fail_on=Severity.LOW, waivers=waivers, trigger="schedule",
         ))
         log.info("scheduled audit done (exit code %d)", code)
