@@ -4,12 +4,25 @@
 default, PostgreSQL through psycopg 3), migrating its schema first. Everything else is a
 method of :class:`Store`; :func:`lifecycle_of` and :func:`fingerprint` are pure
 functions the run pipeline uses before saving, so the reports can show them.
+:mod:`auditor.store.lease` keeps one replica per scheduled slot and one process per
+tenant at a time (its functions are used as ``lease.acquire(...)``).
 """
 
 from __future__ import annotations
 
 from auditor.store.errors import NoRunRecorded, RunAlreadyStored, StoreError, UnknownRun
 from auditor.store.fingerprint import fingerprint
+from auditor.store.lease import (
+    Heartbeat,
+    Lease,
+    LeaseBusy,
+    LeaseInfo,
+    LeaseLost,
+    LeaseState,
+    new_holder,
+    slot_lease_name,
+    tenant_lease_name,
+)
 from auditor.store.lifecycle import FindingState, LifecycleView, lifecycle_of, rfc3339
 from auditor.store.store import (
     Baseline,
@@ -23,6 +36,12 @@ from auditor.store.store import (
 __all__ = [
     "Baseline",
     "FindingState",
+    "Heartbeat",
+    "Lease",
+    "LeaseBusy",
+    "LeaseInfo",
+    "LeaseLost",
+    "LeaseState",
     "LifecycleView",
     "NoRunRecorded",
     "RunAlreadyStored",
@@ -33,7 +52,10 @@ __all__ = [
     "UnknownRun",
     "fingerprint",
     "lifecycle_of",
+    "new_holder",
     "open_store",
     "parse_time",
     "rfc3339",
+    "slot_lease_name",
+    "tenant_lease_name",
 ]

@@ -44,6 +44,8 @@ RUN_ID = 64
 FINGERPRINT = 64
 RULE_ID = 128
 STATUS = 16
+LEASE_NAME = 200
+LEASE_HOLDER = 200
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -174,3 +176,21 @@ class BaselineRow(Base):
     accepted_at: Mapped[datetime]
     accepted_by: Mapped[str] = mapped_column(String(200))
     reason: Mapped[str | None] = mapped_column(Text)
+
+
+class LeaseRow(Base):
+    """A named lease (issue 8): who holds it, until when, and whether its work is done.
+
+    ``slot:<job>:<time>`` leases make one replica run each scheduled slot and stay behind,
+    done, so a replica that fires later skips the slot; ``tenant:<id>`` leases keep two
+    processes from auditing one tenant at once and are deleted on release.
+    """
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(LEASE_NAME), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(LEASE_HOLDER))
+    acquired_at: Mapped[datetime]
+    # The holder renews it while it works; past it, anyone may take the lease over.
+    expires_at: Mapped[datetime]
+    done_at: Mapped[datetime | None]

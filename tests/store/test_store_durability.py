@@ -22,7 +22,7 @@ from auditor.store.engine import make_engine, transaction
 from auditor.store.migrate import current_revisions, head_revisions, upgrade_to_head
 from auditor.store.schema import Base, ResultRow, RunRow, TenantRunRow
 
-TABLES = {"alembic_version", "runs", "tenant_runs", "results", "findings", "baselines"}
+TABLES = {"alembic_version", "runs", "tenant_runs", "results", "findings", "baselines", "leases"}
 CHILD = Path(__file__).with_name("hang_child.py")
 FP = fingerprint("acme", "okta_app_active")
 
