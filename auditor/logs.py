@@ -141,10 +141,12 @@ def bind_tenant(tenant_id: str) -> Iterator[None]:
         yield
 
 
-def run_log() -> structlog.stdlib.BoundLogger:
-    """The logger of runs' start and end: shown at the default level, with fields."""
-    logger: structlog.stdlib.BoundLogger = structlog.stdlib.get_logger(RUN_LOGGER)
-    return logger
+def run_log() -> logging.Logger:
+    """The logger of runs' start and end, shown at the default level (fields: ``extra=``).
+
+    A standard-library logger, so it works (unformatted) before :func:`setup_logging` too.
+    """
+    return logging.getLogger(RUN_LOGGER)
 
 
 class _Handler(logging.StreamHandler[TextIO]):

@@ -172,10 +172,10 @@ def test_run_lines_show_at_the_default_level_and_module_info_does_not() -> None:
     """At warning, auditor.run's start/end lines show; other info lines and SDK debug do not."""
     out = io.StringIO()
     logs.setup_logging("warning", "json", stream=out)
-    logs.run_log().info("run finished", tenants=3)
+    logs.run_log().info("run finished", extra={"tenants": 3})
     logging.getLogger("auditor.collect").info("hidden")
     logging.getLogger("botocore").info("hidden too")
-    assert [line["event"] for line in lines(out)] == ["run finished"]
+    assert [(line["event"], line["tenants"]) for line in lines(out)] == [("run finished", 3)]
 
     logs.setup_logging("debug", "json", stream=out)
     for name in logs.SDK_LOGGERS:
