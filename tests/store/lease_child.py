@@ -8,7 +8,9 @@ Waits until the wall clock reaches START_AT (so the contenders start together), 
 skip a done slot) and, when it got it, "audits" for a moment and appends ``audited`` to
 LOG. ``tenant``: holds the tenant's lease (waiting for the other holder) and appends its
 start and end times to LOG. ``crash``: takes the slot and is SIGKILLed by the parent while
-holding it (it writes ``holding`` to LOG first).
+holding it (it writes ``holding`` to LOG first). ``scheduler``: fires the nightly job as
+``auditor schedule`` does (the scheduler's SlotGuard, its clock fixed a few seconds after
+the 02:00 slot) with an "audit" that appends ``audited`` to LOG.
 """
 
 from __future__ import annotations
@@ -51,6 +53,22 @@ def main() -> None:
             _append(out, f"start {time.time()!r}")
             time.sleep(0.3)
             _append(out, f"end {time.time()!r}")
+    elif mode == "scheduler":
+        from auditor.config import ScheduleConfig  # noqa: PLC0415
+        from auditor.scheduler import SlotGuard  # noqa: PLC0415 - only this mode needs it
+        from auditor.service.settings import ServiceSettings  # noqa: PLC0415
+
+        def audit() -> int:
+            time.sleep(0.5)
+            _append(out, f"audited {os.getpid()}")
+            return 0
+
+        fired_at = datetime(2026, 11, 28, 2, 0, 3, tzinfo=UTC)
+        guard = SlotGuard(
+            trigger=ScheduleConfig().trigger(), engine=engine,
+            settings=ServiceSettings(lease_ttl_seconds=10), clock=lambda: fired_at,
+        )
+        guard.scheduled(audit)()
     elif mode == "crash":
         got = lease.acquire(engine, SLOT, holder, ttl=TTL)
         _append(out, "holding" if got else "not acquired")
