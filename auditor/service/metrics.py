@@ -20,7 +20,7 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from prometheus_client import CollectorRegistry, Gauge, generate_latest
 from prometheus_client import Counter as PromCounter
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
 
+    import aiohttp
     from prometheus_client.metrics_core import Metric
 
 ApiSource = Literal["okta", "cognito", "discovery"]
@@ -69,12 +70,75 @@ API_CALLS = ApiCallTally()
 def count_api_call(source: ApiSource, outcome: ApiOutcome = "ok") -> None:
     """Count one attempt at a call to a tenant's service, from any thread or task.
 
-    ``ok``: the service answered (2xx, or a 404 that is a finding, such as a deleted
-    app); ``throttled``: it answered 429 / ThrottlingException (count every such answer,
-    whether or not a retry then worked); ``error``: the attempt failed otherwise (5xx,
-    network, access denied). So the calls made are the sum over outcomes.
+    ``ok``: a 2xx answer; ``throttled``: a 429 / ThrottlingException answer (every one,
+    whether or not a retry then worked); ``error``: any other failed attempt (4xx such as
+    a deleted app's 404 or an access denied, 5xx, network). So the attempts made are the
+    sum over outcomes. :func:`outcome_of` classifies an answer.
     """
     API_CALLS.count(source, outcome)
+
+
+# botocore's own list of throttling error codes (botocore.retries.standard).
+_AWS_THROTTLING = frozenset({
+    "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException",
+    "TooManyRequestsException", "ProvisionedThroughputExceededException",
+    "TransactionInProgressException", "RequestLimitExceeded", "BandwidthLimitExceeded",
+    "LimitExceededException", "RequestThrottled", "SlowDown", "PriorRequestNotComplete",
+})
+
+
+def outcome_of(status: int | None, error_code: str | None = None) -> ApiOutcome:
+    """The outcome of one attempt: its HTTP status (None: no answer) and AWS error code."""
+    if status == 429 or error_code in _AWS_THROTTLING:
+        return "throttled"
+    if status is None or not 200 <= status < 300:
+        return "error"
+    return "ok"
+
+
+def count_botocore_attempts(client: Any, source: ApiSource = "cognito") -> None:  # noqa: ANN401 - any boto3 client
+    """Count every attempt a boto3 client makes (retries included) under ``source``.
+
+    Hooks botocore's ``needs-retry`` event, which fires once per attempt with its answer
+    or exception; the handler returns None, so botocore's retry decisions are unchanged.
+    """
+    service = client.meta.service_model.service_id.hyphenize()
+
+    def on_attempt(
+        response: tuple[Any, dict[str, Any]] | None = None,
+        caught_exception: BaseException | None = None,
+        **_: object,
+    ) -> None:
+        if caught_exception is not None or response is None:
+            count_api_call(source, "error")
+            return
+        http, parsed = response
+        code = parsed.get("Error", {}).get("Code") if isinstance(parsed, dict) else None
+        count_api_call(source, outcome_of(http.status_code, code))
+
+    client.meta.events.register(
+        f"needs-retry.{service}", on_attempt, unique_id=f"auditor-api-calls-{source}"
+    )
+
+
+def aiohttp_trace_config(source: ApiSource) -> aiohttp.TraceConfig:
+    """An aiohttp ``TraceConfig`` counting every request a session makes under ``source``.
+
+    For the discovery fetch (``ClientSession(trace_configs=[...])``) and the okta SDK
+    (a session given to its HTTP client with ``set_session``).
+    """
+    import aiohttp  # noqa: PLC0415 - only collectors need it; keeps --metrics-file light
+
+    async def on_end(_session: object, _context: object, params: Any) -> None:  # noqa: ANN401 - aiohttp's trace params
+        count_api_call(source, outcome_of(params.response.status))
+
+    async def on_exception(_session: object, _context: object, _params: object) -> None:
+        count_api_call(source, "error")
+
+    trace = aiohttp.TraceConfig()
+    trace.on_request_end.append(on_end)
+    trace.on_request_exception.append(on_exception)
+    return trace
 
 
 class _ApiCallCollector(Collector):

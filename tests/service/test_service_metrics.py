@@ -2,15 +2,29 @@
 
 from __future__ import annotations
 
+import asyncio
+import socket
 import threading
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+import aiohttp
+import boto3
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
-from auditor.service.metrics import ApiCallTally, Metrics, count_api_call
+from auditor.service.metrics import (
+    API_CALLS,
+    ApiCallTally,
+    Metrics,
+    aiohttp_trace_config,
+    count_api_call,
+    count_botocore_attempts,
+    outcome_of,
+)
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -132,3 +146,61 @@ def test_a_textfile_path_the_collector_would_ignore_is_refused(
     """A non-.prom name or a missing folder is refused with the fix, before any run."""
     with pytest.raises(ValueError, match=message):
         Metrics(ApiCallTally()).write_textfile(tmp_path / name)
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "outcome"),
+    [(200, None, "ok"), (204, None, "ok"), (429, None, "throttled"),
+     (400, "ThrottlingException", "throttled"), (400, "TooManyRequestsException", "throttled"),
+     (400, "ResourceNotFoundException", "error"), (404, None, "error"), (503, None, "error"),
+     (None, None, "error")],
+)
+def test_an_attempts_outcome_follows_its_status_and_aws_code(
+    status: int | None, code: str | None, outcome: str
+) -> None:
+    """2xx is ok, 429 or an AWS throttling code is throttled, anything else (or no answer) error."""
+    assert outcome_of(status, code) == outcome
+
+
+@pytest.mark.usefixtures("cognito_env")
+def test_a_boto3_client_against_moto_counts_each_attempt() -> None:
+    """Every call of a hooked boto3 client (real botocore, moto's server) is counted once."""
+    before = API_CALLS.counts()
+    client = boto3.client("cognito-idp", region_name="us-east-1")
+    count_botocore_attempts(client)
+    client.list_user_pools(MaxResults=1)
+    with pytest.raises(client.exceptions.ResourceNotFoundException):
+        client.describe_user_pool(UserPoolId="us-east-1_missing0")
+    after = API_CALLS.counts()
+    assert after["cognito", "ok"] - before["cognito", "ok"] == 1
+    assert after["cognito", "error"] - before["cognito", "error"] == 1
+
+
+def test_an_aiohttp_session_counts_answers_throttles_and_dead_servers() -> None:
+    """A session with the trace config counts a 200, a 429, a 500 and a refused connection."""
+    answers = iter([200, 429, 500])
+
+    async def handler(_request: web.Request) -> web.Response:
+        return web.Response(status=next(answers), text="{}")
+
+    async def scenario() -> None:
+        app = web.Application()
+        app.router.add_get("/x", handler)
+        async with TestServer(app, host="127.0.0.1") as server, aiohttp.ClientSession(
+            trace_configs=[aiohttp_trace_config("discovery")]
+        ) as session:
+            for _ in range(3):
+                async with session.get(server.make_url("/x")) as response:
+                    await response.read()
+            with socket.socket() as probe:  # a port nobody listens on
+                probe.bind(("127.0.0.1", 0))
+                dead = probe.getsockname()[1]
+            with pytest.raises(aiohttp.ClientConnectionError):
+                await session.get(f"http://127.0.0.1:{dead}/x")
+
+    before = API_CALLS.counts()
+    asyncio.run(scenario())
+    after = API_CALLS.counts()
+    outcomes = ("ok", "throttled", "error")
+    delta = {o: after["discovery", o] - before["discovery", o] for o in outcomes}
+    assert delta == {"ok": 1, "throttled": 1, "error": 2}
