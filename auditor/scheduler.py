@@ -166,8 +166,9 @@ class SlotGuard:
                 "slot %s skipped: %s", label, exc, extra={"slot": label, "holder": exc.holder}
             )
         except Exception:
-            # The store is unreachable: no lease, so no run (another replica may have it).
-            log.exception("could not take the lease of slot %s; the run is skipped", label)
+            # The store failed us (unreachable, locked past its timeout): without the
+            # lease this replica does not run the slot; another replica may have it.
+            log.exception("slot %s: the store's lease failed; see the error", label)
 
     def _done_elsewhere(self, name: str, label: str) -> None:
         info = lease.inspect(self.engine, name) if self.engine is not None else None
