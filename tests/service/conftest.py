@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
 import pytest
+import structlog
 from builders import compliant_snapshot, idp_not_found, with_section
 
+from auditor import logs
 from auditor.audit import TenantOutcome, build_report
 from auditor.rules import load_rule_pack
 from auditor.snapshot import Section
@@ -28,3 +31,20 @@ def three_tenant_report() -> RunReport:
     return build_report(
         "run-1", "2026-11-28T02:00:00Z", "2026-11-28T02:03:00Z", outcomes
     )
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging():
+    """Put the root logger back as pytest had it (setup_logging changes process state)."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    levels = {name: logging.getLogger(name).level for name in (*logs.SDK_LOGGERS, logs.RUN_LOGGER)}
+    yield
+    for handler in root.handlers:
+        if handler not in handlers:
+            root.removeHandler(handler)
+    root.setLevel(level)
+    for name, old in levels.items():
+        logging.getLogger(name).setLevel(old)
+    logging.captureWarnings(capture=False)
+    structlog.reset_defaults()

@@ -29,22 +29,6 @@ PRIVATE_KEY = (
 MARKERS = ("MARKER",)
 
 
-@pytest.fixture(autouse=True)
-def _restore_logging():
-    """Put the root logger back as pytest had it (setup_logging changes process state)."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    levels = {name: logging.getLogger(name).level for name in (*logs.SDK_LOGGERS, logs.RUN_LOGGER)}
-    yield
-    for handler in root.handlers:
-        if handler not in handlers:
-            root.removeHandler(handler)
-    root.setLevel(level)
-    for name, old in levels.items():
-        logging.getLogger(name).setLevel(old)
-    structlog.reset_defaults()
-
-
 def lines(stream: io.StringIO) -> list[dict[str, Any]]:
     """Every line written, each parsed as one JSON object (fails on anything else)."""
     return [json.loads(line) for line in stream.getvalue().splitlines()]
