@@ -258,3 +258,24 @@ def test_run_service_serves_health_and_metrics_and_exits_0_on_sigterm(tmp_path: 
     assert any(line["event"].startswith("scheduled audit finished (slot start-up)")
                for line in lines)
     assert any("SIGTERM received" in line["event"] for line in lines)
+
+
+@pytest.mark.slow
+def test_sigterm_during_a_run_lets_it_finish_then_exits_0(tmp_path: Path) -> None:
+    """SIGTERM mid-run stops the schedule, but the run under way completes before exit 0."""
+    proc = subprocess.Popen(  # noqa: S603 - our own script
+        [sys.executable, str(Path(__file__).with_name("service_child.py")),
+         f"127.0.0.1:{_free_port()}", f"sqlite:///{tmp_path / 'state.db'}", str(tmp_path)],
+        env={**os.environ, "PYTHONPATH": str(REPO)}, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        assert _poll((tmp_path / "started").exists, 30)
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, stderr
+    assert (tmp_path / "finished").exists()
+    events = [json.loads(line)["event"] for line in stderr.splitlines() if line.startswith("{")]
+    assert any(e.startswith("scheduled audit finished") for e in events), stderr
