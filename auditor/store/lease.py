@@ -57,6 +57,8 @@ log = logging.getLogger(__name__)
 
 # A placeholder row's times: long expired, so the transaction that inserts it takes it.
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# Each retry follows a release that committed in between: a handful is already absurd.
+_INSERT_ATTEMPTS = 5
 
 
 class LeaseLost(StoreError):  # noqa: N818 - reads as the situation it names
@@ -161,6 +163,28 @@ def _row(session: Session, name: str) -> LeaseRow | None:
     return session.scalars(select(LeaseRow).where(LeaseRow.name == name).with_for_update()).first()
 
 
+def _locked_row(session: Session, name: str) -> LeaseRow:
+    """The lease's row, inserted (free) if missing, locked until the transaction ends."""
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    # Make sure the row exists, so FOR UPDATE has something to lock; two processes
+    # inserting at once: the second waits for the first and then inserts nothing. On
+    # PostgreSQL a release committed between the insert (a no-op: the row was there)
+    # and the lock deletes the row: insert again (READ COMMITTED sees the delete now).
+    for _ in range(_INSERT_ATTEMPTS):
+        session.execute(
+            insert(LeaseRow)
+            .values(name=name, holder="", acquired_at=_EPOCH, expires_at=_EPOCH, done_at=None)
+            .on_conflict_do_nothing(index_elements=["name"])
+        )
+        row = _row(session, name)
+        if row is not None:
+            return row
+    raise StoreError(
+        f"lease {name!r} was deleted {_INSERT_ATTEMPTS} times while being taken; "
+        "something is releasing it in a loop"
+    )
+
+
 def _info(row: LeaseRow) -> LeaseInfo:
     return LeaseInfo(row.name, row.holder, row.acquired_at, row.expires_at, row.done_at)
 
@@ -181,17 +205,7 @@ def try_acquire(
     at = _now(now)
     engine = _engine(target)
     with _locked(engine) as session:
-        insert = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
-        # Make sure the row exists, so FOR UPDATE has something to lock; two processes
-        # inserting at once: the second waits for the first and then inserts nothing.
-        session.execute(
-            insert(LeaseRow)
-            .values(name=name, holder="", acquired_at=_EPOCH, expires_at=_EPOCH, done_at=None)
-            .on_conflict_do_nothing(index_elements=["name"])
-        )
-        row = _row(session, name)
-        if row is None:  # pragma: no cover - inserted above in this very transaction
-            raise StoreError(f"lease {name!r} vanished while being taken")
+        row = _locked_row(session, name)
         info = _info(row)
         state = info.state(at)
         if state is LeaseState.DONE or (state is LeaseState.HELD and row.holder != holder):
