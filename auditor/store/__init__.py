@@ -5,6 +5,8 @@ default, PostgreSQL through psycopg 3), migrating its schema first. Everything e
 method of :class:`Store`; :func:`lifecycle_of` and :func:`fingerprint` are pure
 functions the run pipeline uses before saving, so the reports can show them, and
 :func:`tenant_trends` reads each tenant's recent outcomes for the report's trend strip.
+:mod:`auditor.store.lease` keeps one replica per scheduled slot and one process per
+tenant at a time (its functions are used as ``lease.acquire(...)``).
 """
 
 from __future__ import annotations
@@ -12,6 +14,17 @@ from __future__ import annotations
 from auditor.store.alerts import AlertStore
 from auditor.store.errors import NoRunRecorded, RunAlreadyStored, StoreError, UnknownRun
 from auditor.store.fingerprint import fingerprint
+from auditor.store.lease import (
+    Heartbeat,
+    Lease,
+    LeaseBusy,
+    LeaseInfo,
+    LeaseLost,
+    LeaseState,
+    new_holder,
+    slot_lease_name,
+    tenant_lease_name,
+)
 from auditor.store.lifecycle import FindingState, LifecycleView, lifecycle_of, rfc3339
 from auditor.store.store import (
     Baseline,
@@ -28,6 +41,12 @@ __all__ = [
     "AlertStore",
     "Baseline",
     "FindingState",
+    "Heartbeat",
+    "Lease",
+    "LeaseBusy",
+    "LeaseInfo",
+    "LeaseLost",
+    "LeaseState",
     "LifecycleView",
     "NoRunRecorded",
     "RunAlreadyStored",
@@ -39,8 +58,11 @@ __all__ = [
     "UnknownRun",
     "fingerprint",
     "lifecycle_of",
+    "new_holder",
     "open_store",
     "parse_time",
     "rfc3339",
+    "slot_lease_name",
+    "tenant_lease_name",
     "tenant_trends",
 ]

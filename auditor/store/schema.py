@@ -44,6 +44,8 @@ RUN_ID = 64
 FINGERPRINT = 64
 RULE_ID = 128
 STATUS = 16
+LEASE_NAME = 200
+LEASE_HOLDER = 200
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -236,3 +238,22 @@ class AlertOutboxRow(Base):
     # route alone until it expires, so two senders never post the same event.
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     claimed_until: Mapped[datetime | None]
+
+
+# ------------------------------------------------------------------ leases (issue 8)
+class LeaseRow(Base):
+    """A named lease (issue 8): who holds it, until when, and whether its work is done.
+
+    ``slot:<job>:<time>`` leases make one replica run each scheduled slot and stay behind,
+    done, so a replica that fires later skips the slot; ``tenant:<id>`` leases keep two
+    processes from auditing one tenant at once and are deleted on release.
+    """
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(LEASE_NAME), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(LEASE_HOLDER))
+    acquired_at: Mapped[datetime]
+    # The holder renews it while it works; past it, anyone may take the lease over.
+    expires_at: Mapped[datetime]
+    done_at: Mapped[datetime | None]

@@ -24,6 +24,7 @@ from auditor.store.schema import Base, ResultRow, RunRow, TenantRunRow
 
 TABLES = {"alembic_version", "runs", "tenant_runs", "results", "findings", "baselines"}
 TABLES |= {"alert_findings", "alert_tenant_errors", "alert_outbox"}  # issue 7: alerts
+TABLES |= {"leases"}  # issue 8: one run per slot across replicas
 CHILD = Path(__file__).with_name("hang_child.py")
 FP = fingerprint("acme", "okta_app_active")
 
