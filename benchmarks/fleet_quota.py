@@ -132,6 +132,7 @@ def serve_fleet(conn: Connection, spec: FleetSpec) -> None:
     )
     from auditor.emulator.okta import Fault, OktaEmulator, compliant_org  # noqa: PLC0415
     from auditor.emulator.quota_proxy import CognitoQuotaProxy  # noqa: PLC0415
+    from auditor.pacing import QUOTA_CATEGORIES  # noqa: PLC0415
 
     started = time.perf_counter()
     with OktaEmulator() as okta, MotoCognito() as moto:
@@ -184,6 +185,12 @@ def serve_fleet(conn: Connection, spec: FleetSpec) -> None:
                             "accepted_by_operation": dict(stats.accepted),
                             "throttled": dict(stats.throttled),
                             "other": stats.other,
+                            "first_at": min(stats.first_at.values(), default=0.0),
+                            "last_at": max(stats.last_at.values(), default=0.0),
+                            "achieved_rates": {
+                                c: round(r, 2) for c in QUOTA_CATEGORIES
+                                if (r := stats.achieved_rate(c)) is not None
+                            },
                             "peak_rss_mb": _peak_rss_mb(),
                         }
                     )
@@ -204,8 +211,14 @@ def _apply_env(env: dict[str, str | None]) -> None:
             os.environ[name] = value
 
 
-def _audit(args: argparse.Namespace, tenants: list[BuiltTenant]) -> tuple[Any, float]:
-    """Run the audit the way ``--collector`` says; returns (the run, wall seconds)."""
+def _audit(
+    args: argparse.Namespace, tenants: list[BuiltTenant]
+) -> tuple[Any, float, float]:
+    """Run the audit the way ``--collector`` says: (the run, wall seconds, its start).
+
+    The start is on ``time.monotonic``, the clock the proxy (another process) stamps
+    calls with: on Linux both read the one system-wide monotonic clock.
+    """
     from pydantic import SecretStr  # noqa: PLC0415
 
     from auditor.audit import run_audit  # noqa: PLC0415
@@ -236,11 +249,17 @@ def _audit(args: argparse.Namespace, tenants: list[BuiltTenant]) -> tuple[Any, f
             quotas=CategoryQuotas(**_rates(args)),
             per_pool_operation=args.per_pool_operation or 1e9,
         )
-    started = time.perf_counter()
+    cpu = resource.getrusage(resource.RUSAGE_SELF)
+    started = time.monotonic()
     run = asyncio.run(
         run_audit(configs, args.base_domain, pack, SecretHasher.ephemeral(), **options)
     )
-    return run, time.perf_counter() - started
+    wall = time.monotonic() - started
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    cpu_seconds = (after.ru_utime - cpu.ru_utime) + (after.ru_stime - cpu.ru_stime)
+    print(f"auditor CPU time during the audit: {cpu_seconds:.1f} s ({cpu_seconds / wall:.0%} "
+          "of one core)", flush=True)
+    return run, wall, started
 
 
 def _rates(args: argparse.Namespace) -> dict[QuotaCategory, float]:
@@ -260,6 +279,10 @@ def _print(figures: dict[str, Any]) -> None:
     print(f"quota bound: {figures['quota_bound_seconds']:.1f} s "
           f"({binding} at {figures['rates'].get(binding or '', 0):g}/s)")
     print(f"ratio wall / bound: {figures['ratio']}")
+    achieved = ", ".join(f"{c} {r:g}/s" for c, r in sorted(figures["achieved_rates"].items()))
+    print(f"rates achieved (first to last call of each category): {achieved}")
+    print(f"before the first Cognito call: {figures['lead_in_seconds']} s; "
+          f"after the last: {figures['tail_seconds']} s")
     print(f"throttled calls: {figures['throttled_calls']}")
     print(f"tenants not passing: {figures['tenants_not_passing']} ({figures['failed']} failed, "
           f"{figures['errored']} errored)")
@@ -310,7 +333,7 @@ def main() -> int:
         print(f"built {len(tenants)} tenants ({orgs} Okta orgs) in "
               f"{fleet['build_seconds']:.1f} s, in a separate emulator process", flush=True)
         _apply_env(fleet["env"])
-        run, wall = _audit(args, tenants)
+        run, wall, started = _audit(args, tenants)
         ours.send("stats")
         stats = ours.recv()
     finally:
@@ -333,6 +356,10 @@ def main() -> int:
         "binding_category": binding,
         "ratio": round(wall / bound, 3) if bound else None,
         "calls": accepted,
+        "achieved_rates": stats["achieved_rates"],
+        # Time before the first Cognito call, and after the last one (Okta, rules).
+        "lead_in_seconds": round(stats["first_at"] - started, 2),
+        "tail_seconds": round(started + wall - stats["last_at"], 2),
         "throttled_calls": throttled,
         "throttled_by_operation": stats["throttled"],
         "tenants_not_passing": not_passing,

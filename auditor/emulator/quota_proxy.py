@@ -78,6 +78,15 @@ class QuotaStats:
     """Per cognito-idp operation, calls answered TooManyRequestsException."""
     other: int = 0
     """Calls that are not cognito-idp reads (STS, writes), forwarded without a quota."""
+    first_at: dict[QuotaCategory, float] = field(default_factory=dict)
+    last_at: dict[QuotaCategory, float] = field(default_factory=dict)
+    """When (``time.monotonic``) each category's first and last accepted call arrived."""
+
+    def achieved_rate(self, category: QuotaCategory) -> float | None:
+        """Accepted calls per second between the category's first and last call."""
+        span = self.last_at.get(category, 0.0) - self.first_at.get(category, 0.0)
+        count = self.accepted_by_category()[category]
+        return (count - 1) / span if span > 0 and count > 1 else None
 
     def accepted_by_category(self) -> Counter[QuotaCategory]:
         """Accepted calls per quota category."""
@@ -259,6 +268,10 @@ class CognitoQuotaProxy:
                     },
                 )
             self.stats.accepted[operation] += 1
+            category = OPERATION_CATEGORY[operation]
+            now = time.monotonic()
+            self.stats.first_at.setdefault(category, now)
+            self.stats.last_at[category] = now
         else:
             self.stats.other += 1
         return await self._forward(request, body)

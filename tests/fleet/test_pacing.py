@@ -90,7 +90,7 @@ def test_a_round_of_throttles_halves_the_rate_once() -> None:
     """Many throttles of calls sent before the slowdown count as one decrease, not many."""
 
     async def scenario() -> tuple[float, int, float]:
-        limiter = AimdLimiter(20.0)
+        limiter = AimdLimiter(20.0, AimdSettings(decrease=0.5))
         sent = [limiter.now()] * 10
         await asyncio.sleep(0.1)
         for sent_at in sent:
@@ -110,7 +110,7 @@ def test_successes_restore_the_quota_and_never_exceed_it() -> None:
     """After a halving, successes bring the rate back to the quota within recovery_seconds."""
 
     async def scenario() -> list[float]:
-        limiter = AimdLimiter(15.0, AimdSettings(recovery_seconds=10))
+        limiter = AimdLimiter(15.0, AimdSettings(recovery_seconds=10, decrease=0.5))
         limiter.throttled(limiter.now())
         rates = [limiter.rate]
         for _ in range(200):
