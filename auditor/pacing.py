@@ -278,6 +278,10 @@ class CognitoCall:
         return OPERATION_CATEGORY[self.operation]
 
 
+class PacingMisuseError(Exception):
+    """A paced client was used where waiting for a limiter would deadlock."""
+
+
 class ThrottledError(Exception):
     """A call was throttled ``max_throttled_retries`` times in a row."""
 
@@ -379,6 +383,13 @@ def attach_to_botocore(
             pending.sent = None
             return
         call = CognitoCall(account, region, _pool_of(request.body), operation)
+        with contextlib.suppress(RuntimeError):
+            if asyncio.get_running_loop() is loop:
+                # Blocking here would wait for the loop this very thread must run.
+                raise PacingMisuseError(
+                    "a paced boto3 client was called on the audit's event loop thread; "
+                    "call it through asyncio.to_thread"
+                )
         future = asyncio.run_coroutine_threadsafe(pacer.acquire(call), loop)
         pending.sent = (call, future.result())
 

@@ -18,6 +18,7 @@ from auditor.pacing import (
     CategoryQuotas,
     CognitoPacer,
     PacingConfig,
+    PacingMisuseError,
     attach_to_botocore,
 )
 
@@ -172,3 +173,21 @@ def test_pacer_attached_to_boto3_finds_a_lower_quota_and_loses_no_call(
     assert limiter.rate < 10
     # 4 calls of burst, then 4/s: the floor of what the quota allows.
     assert elapsed >= (calls - 4) / 4 * 0.9
+
+
+def test_a_paced_client_called_on_the_loop_thread_fails_instead_of_hanging(
+    moto_cognito: MotoCognito, pools: list[str]
+) -> None:
+    """Calling the attached client on the event loop's own thread raises at once."""
+    with CognitoQuotaProxy(moto_cognito.endpoint_url, latency=0) as proxy:
+        client = proxied(proxy)
+
+        async def misuse() -> None:
+            attach_to_botocore(
+                client, CognitoPacer(), asyncio.get_running_loop(), account="ambient"
+            )
+            client.describe_user_pool(UserPoolId=pools[0])
+
+        with pytest.raises(PacingMisuseError, match=r"asyncio\.to_thread"):
+            asyncio.run(asyncio.wait_for(misuse(), timeout=30))
+        assert proxy.reset_stats().accepted == {}
