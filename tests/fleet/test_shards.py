@@ -56,7 +56,7 @@ def owners(tenants: list[TenantConfig], count: int) -> dict[str, int]:
     return found
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60, deadline=None, database=None)
 @given(fleet=fleets, count=st.integers(min_value=1, max_value=9))
 def test_every_tenant_is_in_exactly_one_shard_and_groups_stay_together(
     fleet: list[TenantConfig], count: int
@@ -70,7 +70,7 @@ def test_every_tenant_is_in_exactly_one_shard_and_groups_stay_together(
     assert all(len(shards) == 1 for shards in by_group.values())
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60, deadline=None, database=None)
 @given(
     fleet=fleets,
     count=st.integers(min_value=1, max_value=9),
