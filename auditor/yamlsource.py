@@ -36,6 +36,7 @@ _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 MAX_BYTES = 4 * 1024 * 1024  # a 10,000-tenant config is about 3 MB
 MAX_DEPTH = 64  # the deepest real file (a rule condition) nests about 12 levels
 MAX_NODES = 400_000  # about 30 per tenant: room for 10,000 tenants
+MAX_PROBLEMS = 10  # validation problems shown at once
 # What YAML forbids in a file (PyYAML's Reader.NON_PRINTABLE): C0 controls but tab and
 # newlines, DEL, C1 controls but NEL, surrogates, U+FFFE/U+FFFF.
 _NOT_PRINTABLE = re.compile(
@@ -68,44 +69,90 @@ class LineIndex:
     def invalid(
         self, exc: ValidationError, model: type[BaseModel], base: Loc = ()
     ) -> InputError:
-        """The error for a failed ``model.model_validate`` of the data at ``base``."""
-        loc, message = explain(exc, model, base)
-        return self.error(loc, message)
+        """The error for a failed ``model.model_validate`` of the data at ``base``.
+
+        Every problem is shown (up to :data:`MAX_PROBLEMS`), each at its own line, so a
+        file with three mistakes is fixed in one round instead of three.
+        """
+        found = [(self.line_of(loc), message) for loc, message in problems(exc, model, base)]
+        return InputProblemsError(self.path, found)
+
+
+class InputProblemsError(InputError):
+    """Several problems of one file: the first is the error's line and message."""
+
+    def __init__(self, path: Path, found: list[tuple[int, str]]) -> None:
+        # Set before InputError.__init__, which renders str(self).
+        self.others = found[1:MAX_PROBLEMS]
+        self.hidden = max(0, len(found) - MAX_PROBLEMS)
+        line, message = found[0]
+        super().__init__(path, line, message)
+
+    def __str__(self) -> str:
+        rendered = [super().__str__()]
+        rendered += [f"  {InputError(self.path, line, text)}" for line, text in self.others]
+        if self.hidden:
+            rendered.append(f"  (and {self.hidden} more problem(s) after these)")
+        return "\n".join(rendered)
 
 
 # ------------------------------------------------------------- pydantic errors
 
 
-def explain(exc: ValidationError, model: type[BaseModel], base: Loc = ()) -> tuple[Loc, str]:
-    """The first problem of a validation of ``model``: its YAML path and what to fix.
+def problems(exc: ValidationError, model: type[BaseModel], base: Loc = ()) -> list[tuple[Loc, str]]:
+    """Every problem of a validation of ``model``: its YAML path and what to fix.
 
-    A misspelt key also makes the right key "missing", so an unknown key is reported
-    first, with the closest known key and the keys allowed there. ``base`` is where the
-    validated data sits in its file. The message starts with the dotted path.
+    Unknown keys come first, each with the closest known key and the keys allowed
+    there. A misspelt key also makes the right key "missing": that echo is dropped.
+    ``base`` is where the validated data sits in its file. Each message starts with
+    the dotted path.
     """
-    errors = exc.errors()
-    first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
-    raw = tuple(first["loc"])
-    loc = (*base, *clean_loc(raw))
-    name = loc[-1] if loc else ""
-    kind, ctx = first["type"], first.get("ctx", {})
-    if kind == "extra_forbidden":
-        message = f"unknown key {name!r}" + _known_keys(str(name), _type_at(model, raw[:-1]))
-    elif kind == "missing":
-        message = f"{name!r} is required here"
-        described = _field_at(model, raw)
-        if described is not None and described.description:
-            message += f" ({described.description.rstrip('.')})"
-    elif kind == "string_too_short" and ctx.get("min_length") == 1:
-        message = f"{name!r} must not be empty"
-    elif kind == "literal_error":
-        message = f"{name!r} must be {ctx['expected']}"
-    else:
-        message = first["msg"].removeprefix("Value error, ")
-    where = ".".join(str(part) for part in loc) or "(top level)"
-    count = exc.error_count()
-    more = f" (and {count - 1} more problem(s))" if count > 1 else ""
-    return loc, f"{where}: {message}{more}"
+    errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
+    out: list[tuple[Loc, str]] = []
+    guessed: set[Loc] = set()  # where a typo's suggestion points
+    for error in errors:
+        raw = tuple(error["loc"])
+        loc = (*base, *clean_loc(raw))
+        name = loc[-1] if loc else ""
+        kind, ctx = error["type"], error.get("ctx", {})
+        if kind == "extra_forbidden":
+            allowed = _type_at(model, raw[:-1])
+            message = f"unknown key {name!r}" + _known_keys(str(name), allowed)
+            close = difflib.get_close_matches(str(name), list(_fields(allowed)), n=1)
+            guessed.update((*loc[:-1], guess) for guess in close)
+        elif kind == "missing":
+            if loc in guessed:
+                continue
+            message = f"{name!r} is required here"
+            described = _field_at(model, raw)
+            if described is not None and described.description:
+                message += f" ({described.description.rstrip('.')})"
+        elif kind == "string_too_short" and ctx.get("min_length") == 1:
+            message = f"{name!r} must not be empty"
+        elif kind == "literal_error":
+            message = f"{name!r} must be {ctx['expected']}"
+        else:
+            message = error["msg"].removeprefix("Value error, ")
+        where = ".".join(str(part) for part in loc) or "(top level)"
+        if (loc, f"{where}: {message}") not in out:
+            out.append((loc, f"{where}: {message}"))
+    return out
+
+
+def explain(exc: ValidationError, model: type[BaseModel], base: Loc = ()) -> tuple[Loc, str]:
+    """The first problem of a validation of ``model`` (see :func:`problems`), naming the rest.
+
+    For callers with one line to give (a rule override without a file); the others are
+    appended with their paths, so none is hidden behind a count.
+    """
+    found = problems(exc, model, base)
+    loc, message = found[0]
+    rest = [text for _, text in found[1:MAX_PROBLEMS]]
+    if rest:
+        message += " (also: " + "; ".join(rest) + ")"
+    if len(found) > MAX_PROBLEMS:
+        message += f" (and {len(found) - MAX_PROBLEMS} more problem(s))"
+    return loc, message
 
 
 def clean_loc(loc: tuple[str | int, ...]) -> Loc:
