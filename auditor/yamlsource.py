@@ -37,6 +37,7 @@ MAX_BYTES = 4 * 1024 * 1024  # a 10,000-tenant config is about 3 MB
 MAX_DEPTH = 64  # the deepest real file (a rule condition) nests about 12 levels
 MAX_NODES = 400_000  # about 30 per tenant: room for 10,000 tenants
 MAX_PROBLEMS = 10  # validation problems shown at once
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_-]+")
 # What YAML forbids in a file (PyYAML's Reader.NON_PRINTABLE): C0 controls but tab and
 # newlines, DEL, C1 controls but NEL, surrogates, U+FFFE/U+FFFF.
 _NOT_PRINTABLE = re.compile(
@@ -75,7 +76,8 @@ class LineIndex:
         file with three mistakes is fixed in one round instead of three.
         """
         found = [(self.line_of(loc), message) for loc, message in problems(exc, model, base)]
-        return InputProblemsError(self.path, found)
+        # The first (a typo, when there is one) leads; the rest follow in file order.
+        return InputProblemsError(self.path, found[:1] + sorted(found[1:], key=lambda f: f[0]))
 
 
 class InputProblemsError(InputError):
@@ -133,10 +135,23 @@ def problems(exc: ValidationError, model: type[BaseModel], base: Loc = ()) -> li
             message = f"{name!r} must be {ctx['expected']}"
         else:
             message = error["msg"].removeprefix("Value error, ")
-        where = ".".join(str(part) for part in loc) or "(top level)"
+        where = dotted(loc)
         if (loc, f"{where}: {message}") not in out:
             out.append((loc, f"{where}: {message}"))
     return out
+
+
+def dotted(loc: Loc) -> str:
+    """A YAML path as ``tenants.0.okta``; a key that is not a plain word is quoted.
+
+    Keys come from the file: one holding a newline or an escape sequence must not break
+    the message into lines or reach a terminal raw.
+    """
+    parts = [
+        str(part) if isinstance(part, int) or _PLAIN_KEY.fullmatch(part) else repr(part)
+        for part in loc
+    ]
+    return ".".join(parts) or "(top level)"
 
 
 def explain(exc: ValidationError, model: type[BaseModel], base: Loc = ()) -> tuple[Loc, str]:
