@@ -25,6 +25,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session
 
+from auditor.redact import redact_url
 from auditor.store.errors import StoreError
 
 if TYPE_CHECKING:
@@ -87,7 +88,7 @@ def _prepare_file(database: Path, url: URL) -> None:
     Opened here rather than left to SQLite, whose "unable to open database file" names
     neither the path nor the reason (a folder that is a file, no permission).
     """
-    shown = url.render_as_string(hide_password=True)
+    shown = redact_url(url.render_as_string(hide_password=False))
     try:
         database.parent.mkdir(parents=True, exist_ok=True)
         # An empty file is a valid empty database; 0600: run history is not for others.
