@@ -30,7 +30,7 @@ from pydantic import (
 
 from auditor.errors import InputError
 from auditor.redact import redact_url
-from auditor.yamlsource import LineIndex, load_yaml
+from auditor.yamlsource import LineIndex, load_yaml, read_regular_file
 
 if TYPE_CHECKING:
     from apscheduler.triggers.base import BaseTrigger
@@ -53,6 +53,7 @@ REQUIRED_OAUTH_SCOPES = (
 _DNS_LABEL = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
 _HOST_PORT = re.compile(r"[A-Za-z0-9.-]+(:[0-9]{1,5})?|\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?")
 _MAX_PORT = 65535
+_MAX_KEY_FILE_BYTES = 64 * 1024  # a PEM or JWK private key is a few kilobytes
 MAX_RETENTION_DAYS = 36500  # 100 years: a run's start minus this is still a valid date
 
 
@@ -132,8 +133,17 @@ class PrivateKeyCredential(_Strict):
         return scopes
 
     def read_key(self) -> SecretStr:
-        """The key file's content, kept secret."""
-        return SecretStr(self.key_file.read_text(encoding="utf-8"))
+        """The key file's content, kept secret.
+
+        Read as the config is: a regular file of bounded size (the file may have become
+        a FIFO or a huge file since the config was loaded). Errors are OSError, as from
+        ``read_text``, for the collector to report.
+        """
+        try:
+            data = read_regular_file(self.key_file, _MAX_KEY_FILE_BYTES)
+        except InputError as exc:
+            raise OSError(f"key_file {str(self.key_file)!r} {exc.message}") from None
+        return SecretStr(data.decode("utf-8"))
 
 
 class OktaConfig(_Strict):

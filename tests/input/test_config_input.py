@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import textwrap
+import threading
 from pathlib import Path
 
 import pytest
@@ -352,3 +353,31 @@ def test_problems_are_capped_at_the_limit(tmp_path: Path) -> None:
     lines = str(error).splitlines()
     assert len(lines) == MAX_PROBLEMS + 1
     assert lines[-1].strip() == f"(and {30 - MAX_PROBLEMS} more problem(s) after these)"
+
+
+def test_key_file_turned_into_a_fifo_after_load_is_an_oserror_not_a_hang(tmp_path: Path) -> None:
+    """read_key on a FIFO (swapped in after the config loaded) fails at once with OSError."""
+    key_file = tmp_path / "service.pem"
+    key_file.write_text("-----BEGIN PRIVATE KEY-----\n", encoding="utf-8")
+    config = load_config(write(tmp_path, private_key_config("service.pem")))
+    credential = config.tenants[0].okta.private_key
+    assert credential is not None
+    assert credential.read_key().get_secret_value().startswith("-----BEGIN")
+    key_file.unlink()
+    os.mkfifo(key_file)
+    outcome: list[BaseException] = []
+
+    def read() -> None:
+        try:
+            credential.read_key()
+        except BaseException as exc:  # noqa: BLE001 - handed to the test thread
+            outcome.append(exc)
+
+    # A thread, so that a read that blocks on the FIFO fails the test instead of hanging.
+    worker = threading.Thread(target=read, daemon=True)
+    worker.start()
+    worker.join(5)
+    assert not worker.is_alive(), "read_key blocked on a FIFO"
+    (error,) = outcome
+    assert isinstance(error, OSError)
+    assert "not a regular file" in str(error)
