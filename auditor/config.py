@@ -83,11 +83,6 @@ def check_url_scheme(url: str, what: str) -> None:
     """Refuse anything but https, except http to loopback when explicitly allowed."""
     shown = redact_url(url)
     parts = urlsplit(url)
-    if parts.username is not None or parts.password is not None:
-        raise ValueError(
-            f"{what} {shown!r} has user info (user:password@): remove it; credentials "
-            "have their own keys"
-        )
     if not _valid_port(url):
         raise ValueError(f"{what} {shown!r} has an invalid port: use a number from 1 to 65535")
     if parts.scheme == "https" and parts.hostname:
@@ -165,6 +160,11 @@ class OktaConfig(_Strict):
         url = url.strip().rstrip("/")
         check_url_scheme(url, "org_url")
         parts = urlsplit(url)
+        if parts.username is not None or parts.password is not None:
+            raise ValueError(
+                f"org_url {redact_url(url)!r} has user info (user:password@): remove it; "
+                "the credential has its own keys (token or private_key)"
+            )
         if parts.path or parts.query or parts.fragment:
             raise ValueError(
                 f"org_url {redact_url(url)!r} must be the org's origin only, like "

@@ -5,6 +5,10 @@ PyYAML's composer keeps each node's position; we turn the node tree into plain P
 data and keep a map from each value's path (``("tenants", 0, "okta", "org_url")``) to
 its line, so a pydantic error location can be translated into ``file:line``
 (:meth:`LineIndex.invalid`, the one translator for config, rule and waiver files).
+
+These files may be hostile (a shared config repository, a planted waivers file), so
+the loader reads only bounded regular files and refuses documents that nest too deep,
+expand too far through aliases or refer to themselves, before building any object.
 """
 
 from __future__ import annotations
