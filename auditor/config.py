@@ -9,6 +9,8 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+import stat
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -28,11 +30,10 @@ from pydantic import (
 
 from auditor.alerts.config import AlertsConfig
 from auditor.errors import InputError
-from auditor.yamlsource import LineIndex, load_yaml
+from auditor.redact import redact_url
+from auditor.yamlsource import LineIndex, load_yaml, read_regular_file
 
 if TYPE_CHECKING:
-    from datetime import datetime
-
     from apscheduler.triggers.base import BaseTrigger
 
 DEFAULT_BASE_DOMAIN = "rapticore.io"
@@ -48,12 +49,19 @@ REQUIRED_OAUTH_SCOPES = (
     "okta.userTypes.read",
 )
 
-_DNS_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
-_HOST_PORT = re.compile(r"^[A-Za-z0-9.-]+(:[0-9]{1,5})?$|^\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?$")
+# Used with fullmatch only: ``$`` also matches before a final newline, so with
+# ``match`` the tenant id "acme\n" passed (and passed the duplicate check beside "acme").
+_DNS_LABEL = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
+_HOST_PORT = re.compile(r"[A-Za-z0-9.-]+(:[0-9]{1,5})?|\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?")
+_MAX_PORT = 65535
+_MAX_KEY_FILE_BYTES = 64 * 1024  # a PEM or JWK private key is a few kilobytes
+MAX_RETENTION_DAYS = 36500  # 100 years: a run's start minus this is still a valid date
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict: YAML already gives each value its type, so `concurrency: true` or
+    # `retention_days: "30"` is a mistake to report, not a value to coerce.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 def is_loopback_host(host: str) -> bool:
@@ -74,7 +82,10 @@ def http_loopback_allowed() -> bool:
 
 def check_url_scheme(url: str, what: str) -> None:
     """Refuse anything but https, except http to loopback when explicitly allowed."""
+    shown = redact_url(url)
     parts = urlsplit(url)
+    if not _valid_port(url):
+        raise ValueError(f"{what} {shown!r} has an invalid port: use a number from 1 to 65535")
     if parts.scheme == "https" and parts.hostname:
         return
     if parts.scheme == "http" and parts.hostname:
@@ -82,18 +93,27 @@ def check_url_scheme(url: str, what: str) -> None:
             return
         if is_loopback_host(parts.hostname):
             raise ValueError(
-                f"{what} {url!r} uses http://; plain http is only allowed to a loopback "
+                f"{what} {shown!r} uses http://; plain http is only allowed to a loopback "
                 f"emulator with {ALLOW_HTTP_LOOPBACK_ENV}=1 in the environment"
             )
-        raise ValueError(f"{what} {url!r} uses http://; use https://")
-    raise ValueError(f"{what} {url!r} is not an https:// URL with a host")
+        raise ValueError(f"{what} {shown!r} uses http://; use https://")
+    raise ValueError(f"{what} {shown!r} is not an https:// URL with a host")
+
+
+def _valid_port(url: str) -> bool:
+    """True when ``url`` has no port or one from 1 to 65535 (urlsplit raises past that)."""
+    try:
+        port = urlsplit(url).port
+    except ValueError:
+        return False
+    return port is None or 0 < port <= _MAX_PORT
 
 
 class PrivateKeyCredential(_Strict):
     """An Okta OAuth service app: client id, private key file (PEM or JWK), key id."""
 
     client_id: str = Field(min_length=1)
-    key_file: Path
+    key_file: Path = Field(description="The private key file (PEM or JWK).")
     kid: str | None = None
     scopes: list[str] = Field(default_factory=lambda: list(REQUIRED_OAUTH_SCOPES))
 
@@ -109,8 +129,17 @@ class PrivateKeyCredential(_Strict):
         return scopes
 
     def read_key(self) -> SecretStr:
-        """The key file's content, kept secret."""
-        return SecretStr(self.key_file.read_text(encoding="utf-8"))
+        """The key file's content, kept secret.
+
+        Read as the config is: a regular file of bounded size (the file may have become
+        a FIFO or a huge file since the config was loaded). Errors are OSError, as from
+        ``read_text``, for the collector to report.
+        """
+        try:
+            data = read_regular_file(self.key_file, _MAX_KEY_FILE_BYTES)
+        except InputError as exc:
+            raise OSError(f"key_file {str(self.key_file)!r} {exc.message}") from None
+        return SecretStr(data.decode("utf-8"))
 
 
 class OktaConfig(_Strict):
@@ -132,9 +161,15 @@ class OktaConfig(_Strict):
         url = url.strip().rstrip("/")
         check_url_scheme(url, "org_url")
         parts = urlsplit(url)
+        if parts.username is not None or parts.password is not None:
+            raise ValueError(
+                f"org_url {redact_url(url)!r} has user info (user:password@): remove it; "
+                "the credential has its own keys (token or private_key)"
+            )
         if parts.path or parts.query or parts.fragment:
             raise ValueError(
-                f"org_url {url!r} must be the org's origin only, like https://acme.okta.com"
+                f"org_url {redact_url(url)!r} must be the org's origin only, like "
+                "https://acme.okta.com"
             )
         return url
 
@@ -144,9 +179,12 @@ class OktaConfig(_Strict):
         if domain is None:
             return None
         domain = domain.strip()
-        if "://" in domain or "/" in domain or not _HOST_PORT.match(domain):
+        if "://" in domain or "/" in domain or not _HOST_PORT.fullmatch(domain) or not (
+            _valid_port(f"https://{domain}")
+        ):
             raise ValueError(
-                f"custom_domain {domain!r} must be a host[:port] such as login.acme.com"
+                f"custom_domain {redact_url(domain)!r} must be a host[:port] such as "
+                "login.acme.com (a port from 1 to 65535)"
             )
         return domain
 
@@ -262,9 +300,16 @@ class ScheduleConfig(_Strict):
                 "(e.g. '0 2 * * *' for 02:00 every day)"
             )
         try:
-            crontab_trigger(cron, ZoneInfo("UTC"))
+            trigger = crontab_trigger(cron, ZoneInfo("UTC"))
         except ValueError as exc:
             raise ValueError(f"cron {cron!r}: {exc}") from None
+        # A day that no month has (30 February) is valid syntax that never fires: the
+        # scheduler would wait forever. APScheduler answers None for it (in well under
+        # a second: it gives up after the last year it can represent).
+        if trigger.get_next_fire_time(None, datetime.now(UTC)) is None:
+            raise ValueError(
+                f"cron {cron!r} never fires (no month has that day): pick a day that exists"
+            )
         return cron
 
     def trigger(self) -> BaseTrigger:
@@ -290,7 +335,7 @@ class TenantConfig(_Strict):
     @field_validator("id")
     @classmethod
     def _dns_label(cls, tenant_id: str) -> str:
-        if not _DNS_LABEL.match(tenant_id):
+        if not _DNS_LABEL.fullmatch(tenant_id):
             raise ValueError(
                 f"tenant id {tenant_id!r} must be a DNS label: lower-case letters, digits "
                 "and inner hyphens, at most 63 characters"
@@ -306,7 +351,10 @@ class AuditorConfig(_Strict):
     store: str = DEFAULT_STORE
     concurrency: int = Field(default=8, ge=1, le=64, description="Tenants audited at once.")
     retention_days: int = Field(
-        default=90, ge=1, description="Runs older than this are pruned after each run."
+        default=90,
+        ge=1,
+        le=MAX_RETENTION_DAYS,
+        description="Runs older than this are pruned after each run.",
     )
     tenants: list[TenantConfig] = Field(min_length=1)
     # Sections owned by later features; their keys are documented in the README.
@@ -316,6 +364,14 @@ class AuditorConfig(_Strict):
         default=None, description="A waivers YAML file, relative to this config file."
     )
     rules: dict[str, Any] | None = None
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version_is_a_number(cls, version: object) -> object:
+        # YAML's true equals 1 to Python, and a Literal[1] accepts it even in strict mode.
+        if isinstance(version, bool):
+            raise ValueError("'version' must be the number 1")  # noqa: TRY004 - pydantic wants ValueError
+        return version
 
     @field_validator("store")
     @classmethod
@@ -329,8 +385,9 @@ class AuditorConfig(_Strict):
             backend = None
         if backend not in {"sqlite", "postgresql"}:
             raise ValueError(
-                f"store {url!r} must be an SQLAlchemy URL for SQLite or PostgreSQL, e.g. "
-                "sqlite:///.auditor/state.db or postgresql+psycopg://user:pw@host/db"
+                f"store {redact_url(url)!r} must be an SQLAlchemy URL for SQLite or "
+                "PostgreSQL, e.g. sqlite:///.auditor/state.db or "
+                "postgresql+psycopg://user:pw@host/db"
             )
         return url
 
@@ -338,7 +395,7 @@ class AuditorConfig(_Strict):
     @classmethod
     def _base_domain(cls, domain: str) -> str:
         labels = domain.lower().split(".")
-        if len(labels) < 2 or not all(_DNS_LABEL.match(label) for label in labels):
+        if len(labels) < 2 or not all(_DNS_LABEL.fullmatch(label) for label in labels):
             raise ValueError(f"base_domain {domain!r} must be a DNS name like rapticore.io")
         return domain.lower()
 
@@ -373,24 +430,76 @@ def load_config_with_lines(path: Path) -> tuple[AuditorConfig, LineIndex]:
         raise index.invalid(exc, AuditorConfig) from None
     for i, tenant in enumerate(config.tenants):
         key = tenant.okta.private_key
-        if key is not None and not key.key_file.is_file():
-            raise index.error(
-                ("tenants", i, "okta", "private_key", "key_file"),
-                f"key_file {str(key.key_file)!r} does not exist (paths are relative to the "
-                "config file)",
-            )
-    if config.waivers is not None and not config.waivers.is_file():
-        raise index.error(
-            ("waivers",), f"waivers file {str(config.waivers)!r} does not exist "
-            "(paths are relative to the config file)"
-        )
+        problem = None if key is None else file_problem(key.key_file, "key_file")
+        if problem is not None:
+            raise index.error(("tenants", i, "okta", "private_key", "key_file"), problem)
+    problem = None if config.waivers is None else file_problem(config.waivers, "waivers file")
+    if problem is not None:
+        raise index.error(("waivers",), problem)
+    problem = store_location_problem(config.store)
+    if problem is not None:
+        raise index.error(("store",), problem)
     return config, index
+
+
+def file_problem(path: Path, what: str) -> str | None:  # noqa: PLR0911 - a return per problem
+    """Why the file a config names cannot be read, in words with the fix; None if it can."""
+    shown = repr(str(path))
+    if "\0" in str(path):
+        return f"{what} {shown} contains a NUL byte: write the file's path"
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return f"{what} {shown} does not exist (paths are relative to the config file)"
+    except OSError as exc:
+        return f"{what} {shown} cannot be read: {exc.strerror or exc}"
+    if stat.S_ISDIR(mode):
+        return f"{what} {shown} is a directory: name the file in it"
+    if not stat.S_ISREG(mode):
+        # A FIFO would block the reader for ever, a device never ends.
+        return f"{what} {shown} is not a regular file: name a file"
+    if not os.access(path, os.R_OK):
+        return f"{what} {shown} cannot be read (permission denied): check its permissions"
+    return None
+
+
+def store_location_problem(url: str) -> str | None:  # noqa: PLR0911 - a return per problem
+    """Why an SQLite store file cannot be made where ``url`` says; None if it can.
+
+    Checked with the config so that the mistake is exit 2 at the ``store:`` line before
+    any tenant is audited, not an error after the run when its results cannot be kept.
+    (The store checks again when it opens: permissions can change in between.)
+    """
+    from sqlalchemy.engine import make_url  # noqa: PLC0415 - the validator checked it parses
+
+    parsed = make_url(url)
+    database = parsed.database or ""
+    shown = f"store {redact_url(url)!r}"
+    if parsed.get_backend_name() != "sqlite" or database in {"", ":memory:"}:
+        return None
+    if "\0" in database:
+        return f"{shown} contains a NUL byte: write the database's path"
+    if database.startswith("file:"):
+        return None  # an SQLite URI: its options decide, SQLite checks it
+    target = Path(database)
+    if target.is_dir():
+        return f"{shown} is a directory: name a database file in it, like {database}/state.db"
+    folder = next((p for p in (target.parent, *target.parent.parents) if p.exists()), Path())
+    if not folder.is_dir():
+        return f"{shown}: {str(folder)!r} is a file, not a folder: put the store elsewhere"
+    existing = target if target.exists() else folder
+    if not os.access(existing, os.W_OK):
+        return (
+            f"{shown}: {str(existing)!r} is not writable: fix its permissions or put the "
+            "store elsewhere"
+        )
+    return None
 
 
 def _resolve_paths(data: dict[str, Any], base: Path) -> None:
     """Make ``key_file`` and ``waivers`` paths relative to the config file."""
     if isinstance(data.get("waivers"), str):
-        data["waivers"] = (base / data["waivers"]).resolve()
+        data["waivers"] = _resolve(base, data["waivers"])
     tenants = data.get("tenants")
     if not isinstance(tenants, list):
         return
@@ -398,4 +507,9 @@ def _resolve_paths(data: dict[str, Any], base: Path) -> None:
         okta = tenant.get("okta") if isinstance(tenant, dict) else None
         key = okta.get("private_key") if isinstance(okta, dict) else None
         if isinstance(key, dict) and isinstance(key.get("key_file"), str):
-            key["key_file"] = (base / key["key_file"]).resolve()
+            key["key_file"] = _resolve(base, key["key_file"])
+
+
+def _resolve(base: Path, name: str) -> Path:
+    # Not resolve() on a path with a NUL byte: it raises; file_problem names it instead.
+    return base / name if "\0" in name else (base / name).resolve()

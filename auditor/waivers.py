@@ -54,8 +54,9 @@ if TYPE_CHECKING:
 ANY_TENANT = "*"
 SOON_DAYS = 14
 
-_TENANT = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# Used with fullmatch: ``$`` would also match before a final newline.
+_TENANT = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 # Characters that continue a token (URL, host, scope id, attribute name); "." and ":"
 # continue it only when followed by one of these ("okta.users" is not in "okta.users.read",
 # but "https://x/cb" is in "https://x/cb: host x is ...").
@@ -80,7 +81,7 @@ class Waiver(BaseModel):
     @field_validator("tenant")
     @classmethod
     def _tenant(cls, tenant: str) -> str:
-        if tenant != ANY_TENANT and not _TENANT.match(tenant):
+        if tenant != ANY_TENANT and not _TENANT.fullmatch(tenant):
             raise ValueError(f'tenant {tenant!r} must be a tenant id or "*" for every tenant')
         return tenant
 
@@ -91,7 +92,7 @@ class Waiver(BaseModel):
         # Unix timestamp (20250630) or "2025-6-30", all ambiguous in a file people edit.
         if isinstance(value, date) and not isinstance(value, datetime):
             return value
-        if isinstance(value, str) and _ISO_DATE.match(value.strip()):
+        if isinstance(value, str) and _ISO_DATE.fullmatch(value.strip()):
             return value.strip()
         shown = value.isoformat() if isinstance(value, date) else repr(value)
         raise ValueError(f"expires must be a date written YYYY-MM-DD, without a time (got {shown})")

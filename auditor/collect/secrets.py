@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import secrets
 from typing import TYPE_CHECKING
 
@@ -23,7 +22,7 @@ from auditor.snapshot import SecretRef
 if TYPE_CHECKING:
     from pathlib import Path
 
-FINGERPRINT_KEY_ENV = "AUDITOR_FINGERPRINT_KEY"
+FINGERPRINT_KEY_ENV = "AUDITOR_FINGERPRINT_KEY"  # read by auditor.store_paths
 _FINGERPRINT_HEX_CHARS = 24
 
 
@@ -47,19 +46,14 @@ class SecretHasher:
 
     @classmethod
     def for_installation(cls, key_file: Path) -> SecretHasher:
-        """The key from ``$AUDITOR_FINGERPRINT_KEY``, else from ``key_file`` (made if new)."""
-        from_env = os.environ.get(FINGERPRINT_KEY_ENV)
-        if from_env:
-            return cls(from_env.encode())
-        if key_file.is_file():
-            return cls(bytes.fromhex(key_file.read_text(encoding="ascii").strip()))
-        key_file.parent.mkdir(parents=True, exist_ok=True)
-        key = secrets.token_bytes(32)
-        # Created 0600 from the start: the key never exists world-readable.
-        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w", encoding="ascii") as handle:
-            handle.write(key.hex())
-        return cls(key)
+        """The key from ``$AUDITOR_FINGERPRINT_KEY``, else from ``key_file`` (made if new).
+
+        An unusable key is an InputError naming the variable or file (see
+        :func:`auditor.store_paths.installation_key`).
+        """
+        from auditor.store_paths import installation_key  # noqa: PLC0415 - it imports config
+
+        return cls(installation_key(key_file))
 
     def ref(self, value: str) -> SecretRef:
         """A reference to ``value``: fingerprint and in-memory digest, or just 'masked'."""

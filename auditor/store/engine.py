@@ -13,6 +13,8 @@ rollback, or when a killed client's connection drops.
 
 from __future__ import annotations
 
+import errno
+import os
 import sqlite3
 import time
 from contextlib import contextmanager
@@ -22,6 +24,9 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session
+
+from auditor.redact import redact_url
+from auditor.store.errors import StoreError
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -51,7 +56,7 @@ def make_engine(url: str) -> Engine:
 def _sqlite_engine(url: URL) -> Engine:
     database = url.database or ""
     if database and database != ":memory:" and not database.startswith("file:"):
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
+        _prepare_file(Path(database), url)
     connect_args: dict[str, Any] = {}
     if "timeout" not in url.query:
         connect_args["timeout"] = BUSY_TIMEOUT_SECONDS
@@ -75,6 +80,32 @@ def _sqlite_engine(url: URL) -> Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
     return engine
+
+
+def _prepare_file(database: Path, url: URL) -> None:
+    """Make the SQLite file's folder and the file, or say in one line why they cannot be.
+
+    Opened here rather than left to SQLite, whose "unable to open database file" names
+    neither the path nor the reason (a folder that is a file, no permission).
+    """
+    shown = redact_url(url.render_as_string(hide_password=False))
+    try:
+        database.parent.mkdir(parents=True, exist_ok=True)
+        # An empty file is a valid empty database; 0600: run history is not for others.
+        os.close(os.open(database, os.O_RDWR | os.O_CREAT, 0o600))
+    except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the path
+        if isinstance(exc, (NotADirectoryError, FileExistsError)):
+            why = "a part of its folder path is a file, not a folder"
+        elif isinstance(exc, IsADirectoryError):
+            why = "it is a folder; name a database file in it"
+        elif isinstance(exc, OSError) and exc.errno in {errno.EACCES, errno.EPERM, errno.EROFS}:
+            why = f"no permission to write there ({exc.strerror})"
+        else:
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise StoreError(
+            f"cannot open the store {shown}: {why}; fix the config's store: URL or the "
+            "folder's permissions"
+        ) from None
 
 
 def _use_wal(cursor: Any) -> None:  # noqa: ANN401 - sqlite3.Cursor
