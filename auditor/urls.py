@@ -68,7 +68,7 @@ def _valid_host(host: str) -> bool:
         return _is_ip(host[1:-1], ipaddress.IPv6Address)
     if host.replace(".", "").isdigit():
         return _is_ip(host, ipaddress.IPv4Address)
-    return _DNS_NAME.match(host) is not None
+    return _DNS_NAME.fullmatch(host) is not None  # not match(): "$" also matches before "\n"
 
 
 def _is_ip(text: str, kind: type[ipaddress.IPv4Address | ipaddress.IPv6Address]) -> bool:

@@ -41,6 +41,7 @@ def test_origin_of_a_usable_url(url: str, expected: tuple[str, str, int | None])
         "https://999.1.1.1/",  # not an IPv4 address
         "https:///path",  # no host
         "acme.okta.com",  # no scheme://
+        "https://acme.okta.com\n",  # a trailing newline ("$" alone would let it through)
     ],
 )
 def test_url_without_an_origin_is_none(url: str) -> None:

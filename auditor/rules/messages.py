@@ -33,7 +33,7 @@ def fmt(value: object) -> str:  # noqa: PLR0911 - one return per kind of value
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
-        return value if _PLAIN.match(value) else json.dumps(value, ensure_ascii=False)
+        return value if _PLAIN.fullmatch(value) else json.dumps(value, ensure_ascii=False)
     if isinstance(value, list | tuple | set | frozenset):
         return "[" + ", ".join(fmt(item) for item in value) + "]"
     if isinstance(value, Mapping):

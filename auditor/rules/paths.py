@@ -47,7 +47,7 @@ class KeyPath:
             raise ValueError(f"key path {text!r} is empty or has surrounding spaces")
         segments = tuple(text.split("."))
         for segment in segments:
-            if not _SEGMENT.match(segment):
+            if not _SEGMENT.fullmatch(segment):
                 raise ValueError(
                     f"key path {text!r}: segment {segment!r} must be a field name, a dict key, "
                     "a list index or *"
