@@ -55,6 +55,7 @@ class DeliveryReport:
 
     routes: tuple[RouteDelivery, ...] = ()
     problem: str | None = None  # alerts could not be recorded at all
+    skipped: bool = False  # `--no-alerts`: nothing recorded, nothing sent
 
     @property
     def undelivered(self) -> int:
@@ -85,6 +86,29 @@ class DeliveryReport:
             f"alerts: {self.undelivered} event(s) not delivered ({parts}); they stay in the "
             "outbox and go out with the next run or `auditor alerts flush`"
         )
+
+    def lines(self) -> list[str]:
+        """What stderr says: one line per route still holding events; empty when all went.
+
+        Or the one reason nothing was recorded. Route names and error descriptions only:
+        never a URL or a secret.
+        """
+        if self.skipped:
+            return [
+                (
+                    "alerts: none sent (--no-alerts); the next run without it tells each "
+                    "route what it has not been told"
+                )
+            ]
+        if self.problem is not None:
+            return [f"alerts: {self.problem}"]
+        return [
+            f"alerts: route {r.route}: {r.pending} event(s) not delivered"
+            + (f" ({r.error})" if r.error else "")
+            + "; kept in the outbox for the next run or `auditor alerts flush`"
+            for r in self.routes
+            if r.pending
+        ]
 
 
 def announce(  # noqa: PLR0913 - keyword-only options

@@ -10,11 +10,13 @@ from auditor.application import AuditRequest
 from auditor.cli.parser import (
     ENV_FAIL_ON,
     add_config_flag,
+    add_no_alerts_flag,
     add_report_flags,
     add_tenant_flags,
     env,
 )
 from auditor.cli.shared import (
+    alerts_off,
     audit_and_tell,
     load_config_arg,
     pack_and_waivers,
@@ -70,6 +72,7 @@ def register(commands: Commands) -> None:
     audit.add_argument(
         "--rules", metavar="DIR", help="a rule pack directory (default: the built-in pack)"
     )
+    add_no_alerts_flag(audit)
     audit.set_defaults(handler=audit_command)
 
 
@@ -90,10 +93,11 @@ def snapshot_command(args: argparse.Namespace) -> int:
 def audit_command(args: argparse.Namespace) -> int:
     """Audit the selected tenants; the exit code is the verdict."""
     formats = report_formats(args.format)
+    send_alerts = not alerts_off(args)
     config, lines = load_config_arg(args.config)
     tenants = select_tenants(config, args.tenant, every=args.all)
     pack, waivers = pack_and_waivers(config, lines, Path(args.rules) if args.rules else None)
     return audit_and_tell(AuditRequest(
         config, tenants, pack=pack, output=Path(args.output), formats=formats,
-        fail_on=Severity(args.fail_on), waivers=waivers,
+        fail_on=Severity(args.fail_on), waivers=waivers, send_alerts=send_alerts,
     ))
