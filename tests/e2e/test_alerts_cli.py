@@ -58,7 +58,7 @@ def hook(receiver_factory: Any) -> Receiver:
 
 
 @pytest.fixture
-def alerting(audit: Any, cli: Any, slack: Receiver, hook: Receiver, tmp_path: Path) -> Any:
+def alerting(cli: Any, slack: Receiver, hook: Receiver, tmp_path: Path) -> Any:
     """Run ``auditor <command> --config ... ARGS`` with both routes in the config.
 
     The routes' URLs and secret come from the environment, as the README says to keep
@@ -106,8 +106,7 @@ def verify(secret: str, headers: dict[str, str], body: bytes) -> bool:
 def test_first_audit_announces_each_failure_once_then_silence_then_resolved(
     fleet: Any, alerting: Any, slack: Receiver, hook: Receiver, tmp_path: Path
 ) -> None:
-    """Run 1 tells both routes each counting failure once; run 2 sends nothing; a fix
-    sends `resolved` to both."""
+    """Run 1 tells each route each counting failure once, run 2 nothing, a fix `resolved`."""
     broken = fleet.add(new_id("alslash"), okta_change=trailing_slash)
     low = fleet.add(new_id("alsignout"), okta_change=no_signout)
     fleet.add(new_id("alok"))
@@ -144,10 +143,9 @@ def test_first_audit_announces_each_failure_once_then_silence_then_resolved(
 
 
 def test_no_alerts_records_the_run_and_the_next_run_announces_once(
-    fleet: Any, alerting: Any, slack: Receiver, hook: Receiver, tmp_path: Path
+    fleet: Any, alerting: Any, slack: Receiver, hook: Receiver
 ) -> None:
-    """`--no-alerts` and AUDITOR_NO_ALERTS=1 send nothing but record the run; the next
-    normal run tells each route once, and the one after tells nothing."""
+    """--no-alerts / AUDITOR_NO_ALERTS=1 record but send nothing; the next run tells once."""
     broken = fleet.add(new_id("alquiet"), okta_change=trailing_slash)
 
     quiet = alerting(["audit"], "--all", "--no-alerts")
@@ -182,8 +180,7 @@ def test_bad_no_alerts_value_is_a_usage_error(fleet: Any, alerting: Any, hook: R
 def test_receiver_down_keeps_the_exit_code_and_flush_delivers_once(
     fleet: Any, alerting: Any, slack: Receiver, hook: Receiver
 ) -> None:
-    """A Slack outage: same exit code, stderr names the route, `alerts status` lists the
-    events, `alerts flush` exits 3 while it lasts and delivers them once (exit 0) after."""
+    """A Slack outage keeps the exit code and the events, which `alerts flush` delivers once."""
     broken = fleet.add(new_id("aldown"), okta_change=trailing_slash)
     slack.down = True
 
@@ -219,8 +216,7 @@ def test_receiver_down_keeps_the_exit_code_and_flush_delivers_once(
 
 
 def test_alerts_test_exit_codes(fleet: Any, alerting: Any, slack: Receiver, hook: Receiver) -> None:
-    """`alerts test --route` exits 0 when the message was taken, 3 when not, 2 (naming the
-    configured routes) for an unknown route."""
+    """`alerts test --route` exits 0 when taken, 3 when not, 2 naming routes for an unknown one."""
     fleet.add(new_id("altest"))
     ok = alerting(["alerts", "test"], "--route", "oncall")
     assert ok.returncode == 0, ok.stderr
@@ -243,8 +239,7 @@ def test_alerts_test_exit_codes(fleet: Any, alerting: Any, slack: Receiver, hook
 def test_invalid_alerts_block_exits_2_with_its_line_and_sends_nothing(
     fleet: Any, cli: Any, slack: Receiver
 ) -> None:
-    """A route with an invalid name is a config error naming the file and line: exit 2,
-    no request."""
+    """An invalid route name is a config error naming file and line: exit 2, no request."""
     fleet.add(new_id("albad"), okta_change=trailing_slash)
     extra = f"""\
 alerts:
@@ -284,8 +279,7 @@ alerts:
 def test_no_url_or_secret_in_output_reports_or_store(
     fleet: Any, alerting: Any, slack: Receiver, hook: Receiver, tmp_path: Path
 ) -> None:
-    """With debug logs, an outage and a flush, no webhook URL, token or secret appears on
-    stdout/stderr, in report.json/html or in the SQLite file's bytes."""
+    """No webhook URL, token or secret reaches the output (debug logs), reports or store file."""
     fleet.add(new_id("alsecret"), okta_change=trailing_slash)
     debug = {"AUDITOR_LOG_LEVEL": "debug"}
     slack.down = True
