@@ -308,3 +308,17 @@ def test_no_url_or_secret_in_output_reports_or_store(
             if secret == port and where == "store":
                 continue  # a port number is a few digits: the SQLite pages may hold them
             assert secret.encode() not in data, f"{secret!r} leaked into {where}"
+
+
+def test_demo_posts_its_second_run_to_a_local_slack_and_shows_it(run_auditor: Any) -> None:
+    """`auditor demo` sends run 2's five new failures to its loopback Slack and prints them."""
+    proc = run_auditor(["demo"], {"AWS_ACCESS_KEY_ID": None, "AWS_ENDPOINT_URL": None})
+    assert proc.returncode == 0, proc.stderr
+    shown = proc.stderr[proc.stderr.index("demo: run 2"):]
+    assert "demo: Slack message 1 of 1, as the channel would show it:" in shown
+    assert "  | SSO audit: 5 new" in shown
+    for tenant in ("globex", "initech", "umbrella", "hooli", "stark"):
+        assert f"tenant `{tenant}`" in shown
+    assert "tenant `acme`" not in shown  # compliant: nothing to say
+    assert "alerts:" not in proc.stderr  # everything was delivered
+    assert "/services/TDEMO" not in proc.stderr  # the receiver's URL is its credential
