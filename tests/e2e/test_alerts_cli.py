@@ -12,11 +12,18 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import signal
+import subprocess
+import sys
+import threading
+import time
 from typing import TYPE_CHECKING, Any
 
 import pytest
 from alerts.alert_helpers import SLACK_TOKEN, WEBHOOK_SECRET, Receiver, named, receiver_factory
-from cli_helpers import new_id, report
+from cli_helpers import cli_env, new_id, report, write_config
+
+from auditor.demo import emulator_environment
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -57,14 +64,9 @@ def hook(receiver_factory: Any) -> Receiver:
     return receiver_factory(f"/hooks/{HOOK_TOKEN}")
 
 
-@pytest.fixture
-def alerting(cli: Any, slack: Receiver, hook: Receiver, tmp_path: Path) -> Any:
-    """Run ``auditor <command> --config ... ARGS`` with both routes in the config.
-
-    The routes' URLs and secret come from the environment, as the README says to keep
-    them; the store is a SQLite file in tmp_path.
-    """
-    extra = f"""\
+def alerts_block(tmp_path: Path) -> str:
+    """The store and both routes; their URLs and secret come from the environment."""
+    return f"""\
 store: sqlite:///{tmp_path}/state.db
 alerts:
   report_url: https://audits.example.internal/latest/report.html
@@ -77,7 +79,18 @@ alerts:
         url: ${{HOOK_URL}}
         secret: ${{HOOK_SECRET}}
 """
-    secrets = {"SLACK_URL": slack.url, "HOOK_URL": hook.url, "HOOK_SECRET": WEBHOOK_SECRET}
+
+
+def route_secrets(slack: Receiver, hook: Receiver) -> dict[str, str]:
+    """The environment ``alerts_block`` reads, as the README says to keep them."""
+    return {"SLACK_URL": slack.url, "HOOK_URL": hook.url, "HOOK_SECRET": WEBHOOK_SECRET}
+
+
+@pytest.fixture
+def alerting(cli: Any, slack: Receiver, hook: Receiver, tmp_path: Path) -> Any:
+    """Run ``auditor <command> --config ... ARGS`` with both routes in the config."""
+    extra = alerts_block(tmp_path)
+    secrets = route_secrets(slack, hook)
 
     def _run(command: list[str], *args: str, env: dict[str, str | None] | None = None) -> Any:
         return cli(command, *args, extra_config=extra, env={**secrets, **(env or {})})
@@ -156,7 +169,7 @@ def test_no_alerts_records_the_run_and_the_next_run_announces_once(
     assert slack.requests == []
     assert hook.requests == []
     history = alerting(["history"], "--tenant", broken.tenant_id)
-    assert history.stdout.count("\n") >= 2, history.stdout  # both runs were recorded
+    assert history.stdout.count(" manual ") == 2, history.stdout  # both runs were recorded
 
     loud = alerting(["audit"], "--all")
     assert loud.returncode == 1, loud.stderr
@@ -322,3 +335,42 @@ def test_demo_posts_its_second_run_to_a_local_slack_and_shows_it(run_auditor: An
     assert "tenant `acme`" not in shown  # compliant: nothing to say
     assert "alerts:" not in proc.stderr  # everything was delivered
     assert "/services/TDEMO" not in proc.stderr  # the receiver's URL is its credential
+
+
+def test_schedule_no_alerts_records_and_tells_nobody_until_a_normal_run(  # noqa: PLR0913, PLR0917 - fixtures
+    fleet: Any, moto_cognito: Any, alerting: Any, slack: Receiver, hook: Receiver, tmp_path: Path
+) -> None:
+    """`schedule --now --no-alerts` (a real process) records its run and posts nothing."""
+    broken = fleet.add(new_id("alsched"), okta_change=trailing_slash)
+    config = tmp_path / "auditor.yaml"
+    extra = alerts_block(tmp_path) + "schedule: {cron: '0 3 1 1 *'}"
+    tokens = write_config(fleet, config, extra=extra)
+    env = cli_env({**emulator_environment(moto_cognito), **tokens, **route_secrets(slack, hook)})
+    proc = subprocess.Popen(  # noqa: S603 - our own CLI
+        [sys.executable, "-m", "auditor", "schedule", "--now", "--no-alerts",
+         "--config", str(config)],
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    lines: list[str] = []
+    assert proc.stderr is not None
+    reader = threading.Thread(target=lambda: lines.extend(proc.stderr or ()), daemon=True)
+    reader.start()
+    try:
+        deadline = time.monotonic() + 60
+        while not any("alerts:" in line for line in lines) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    reader.join(timeout=5)
+    stderr = "".join(lines)
+    assert proc.returncode == 0, stderr
+    assert "none sent (--no-alerts)" in stderr
+    assert slack.requests == []
+    assert hook.requests == []
+
+    assert alerting(["audit"], "--all").returncode == 1  # the run above was recorded...
+    assert named(hook.requests) == [(broken.tenant_id, REDIRECT_RULE, "new")]  # ...told now
+    assert len(slack.requests) == 1
