@@ -12,21 +12,20 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import signal
 import subprocess
 import sys
 import threading
 import time
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any
 
 import pytest
 from alerts.alert_helpers import SLACK_TOKEN, WEBHOOK_SECRET, Receiver, named, receiver_factory
 from cli_helpers import cli_env, new_id, report, write_config
 
 from auditor.demo import emulator_environment
-
-if TYPE_CHECKING:
-    from pathlib import Path
 
 __all__ = ["receiver_factory"]  # the fixture, imported for this module's tests
 
@@ -226,6 +225,35 @@ def test_receiver_down_keeps_the_exit_code_and_flush_delivers_once(
     assert alerting(["audit"], "--all").returncode == 1
     assert len(slack.requests) == 1  # told once, whatever ran after
     assert len(hook.requests) == 1
+
+
+def readme_verify() -> Any:
+    """The ``verify`` function of the README's "Signed webhooks" section, run as written."""
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("### Signed webhooks"):]
+    code = re.search(r"```python\n(.*?)```", section, re.DOTALL)
+    assert code is not None, "the README lost its verification example"
+    assert len(code.group(1).strip().splitlines()) <= 10
+    namespace: dict[str, Any] = {}
+    exec(code.group(1), namespace)  # noqa: S102 - our own README's example, under test
+    return namespace["verify"]
+
+
+def test_readme_example_verifies_a_real_delivery(
+    fleet: Any, alerting: Any, hook: Receiver
+) -> None:
+    """The README's 10-line consumer check accepts the CLI's signed request, not a forged one."""
+    fleet.add(new_id("alreadme"))
+    assert alerting(["alerts", "test"], "--route", "siem").returncode == 0
+    (request,) = hook.requests
+    headers = {
+        "X-Auditor-Timestamp": request.headers["x-auditor-timestamp"],
+        "X-Auditor-Signature": request.headers["x-auditor-signature"],
+    }
+    readme_check = readme_verify()
+    assert readme_check(WEBHOOK_SECRET, headers, request.body)
+    assert not readme_check(WEBHOOK_SECRET, headers, request.body + b" ")
+    assert not readme_check("not-the-secret-0123456789", headers, request.body)
 
 
 def test_alerts_test_exit_codes(fleet: Any, alerting: Any, slack: Receiver, hook: Receiver) -> None:
