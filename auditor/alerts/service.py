@@ -222,11 +222,18 @@ def status_lines(by_route: dict[str, list[OutboxEntry]]) -> list[str]:
 
 def send_test(route: RouteConfig, *, policy: DeliveryPolicy = DEFAULT_POLICY) -> bool:
     """Send one message with the word "test" to the route; True when it was accepted."""
+    return _run_sync(send_test_async(route, policy=policy)) is None
+
+
+def send_test_reason(route: RouteConfig, *, policy: DeliveryPolicy = DEFAULT_POLICY) -> str | None:
+    """:func:`send_test`, saying why not: None when accepted, else the reason (never a URL)."""
     return _run_sync(send_test_async(route, policy=policy))
 
 
-async def send_test_async(route: RouteConfig, *, policy: DeliveryPolicy = DEFAULT_POLICY) -> bool:
-    """:func:`send_test` for callers already in an event loop."""
+async def send_test_async(
+    route: RouteConfig, *, policy: DeliveryPolicy = DEFAULT_POLICY
+) -> str | None:
+    """:func:`send_test_reason` for callers already in an event loop."""
     if route.slack is not None:
         error = await slack.post(
             route.slack.webhook_url.get_secret_value(), slack.hello_message(route.name), policy
@@ -244,8 +251,8 @@ async def send_test_async(route: RouteConfig, *, policy: DeliveryPolicy = DEFAUL
             policy,
         )
     if error is not None:
-        log.warning("alerts: test message to route %s not delivered: %s", route.name, error)
-    return error is None
+        log.info("alerts: test message to route %s not delivered: %s", route.name, error)
+    return error
 
 
 # ----------------------------------------------------------------------- delivery

@@ -270,7 +270,7 @@ def test_alerts_test_exit_codes(fleet: Any, alerting: Any, slack: Receiver, hook
     hook.down = True
     down = alerting(["alerts", "test"], "--route", "siem")
     assert down.returncode == 3
-    assert "NOT delivered to route siem" in down.stderr
+    assert "NOT delivered to route siem (webhook): HTTP 503" in down.stderr
 
     unknown = alerting(["alerts", "test"], "--route", "pager")
     assert unknown.returncode == 2

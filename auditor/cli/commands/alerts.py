@@ -135,7 +135,7 @@ def _alerts_of(config: AuditorConfig) -> AlertsConfig:
 
 def test_command(args: argparse.Namespace) -> int:
     """Send the route a test message: exit 0 when accepted, 3 when not."""
-    from auditor.alerts import send_test  # noqa: PLC0415 - keep --help fast
+    from auditor.alerts import send_test_reason  # noqa: PLC0415 - keep --help fast
 
     config, _ = load_config_arg(args.config)
     alerts = _alerts_of(config)
@@ -143,11 +143,12 @@ def test_command(args: argparse.Namespace) -> int:
     if route is None:
         known = ", ".join(r.name for r in alerts.routes)
         raise UsageError(f"unknown route {args.route!r} (configured: {known})")
-    if send_test(route):
+    reason = send_test_reason(route)
+    if reason is None:
         print(f"alerts: test message delivered to route {route.name} ({route.kind})")
         return EXIT_OK
-    print(f"auditor: alerts: test message NOT delivered to route {route.name} ({route.kind}); "
-          "the reason is logged above", file=sys.stderr)
+    print(f"auditor: alerts: test message NOT delivered to route {route.name} ({route.kind}): "
+          f"{reason}", file=sys.stderr)
     return EXIT_NOT_DELIVERED
 
 
