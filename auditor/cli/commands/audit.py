@@ -53,7 +53,9 @@ def register(commands: Commands) -> None:
             "Collect each selected tenant's Okta app and Cognito identity provider, "
             "check them against the rule pack, write report.json / report.html, and "
             "exit 0 (clean), 1 (failing results at or above --fail-on), 2 (bad usage or "
-            "config) or 3 (a tenant could not be fully collected)."
+            "config) or 3 (a tenant could not be fully collected). With alerts: in the "
+            "config, each route is then told what changed for it; that never changes the "
+            "exit code."
         ),
         epilog="example: auditor audit --config auditor.yaml --tenant acme --fail-on high",
     )
