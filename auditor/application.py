@@ -20,6 +20,7 @@ from auditor.errors import EXIT_COLLECTION_ERROR
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
+    from auditor.alerts import DeliveryReport
     from auditor.collect.secrets import SecretHasher
     from auditor.config import AuditorConfig, TenantConfig
     from auditor.history import Trigger
@@ -35,13 +36,20 @@ log = logging.getLogger("auditor")
 
 @dataclass(frozen=True, slots=True)
 class AuditOutcome:
-    """What one audit produced: the final report, the files written, and its exit code."""
+    """What one audit produced: the final report, the files written, and its exit code.
+
+    ``alerts`` says how the announcement went: None when the config has no ``alerts:``
+    or the run was not recorded (nothing is announced about a run the store does not
+    have); otherwise a report whose ``lines()`` name what was not delivered. It never
+    affects ``exit_code``.
+    """
 
     report: RunReport
     written: tuple[str, ...]  # where each file went: the latest first, then the run's copy
     store_failure: str | None  # why the run was not recorded; None when it was
     write_failure: str | None  # why the reports were not (all) written; None when they were
     exit_code: int
+    alerts: DeliveryReport | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +70,8 @@ class AuditRequest:
     waivers: Sequence[Waiver] = ()
     trigger: Trigger = "manual"
     hasher: SecretHasher | None = None  # None: the installation's key, beside the store
+    # False (`--no-alerts`): record the run, tell no route; the next run tells them.
+    send_alerts: bool = True
 
 
 def audit_and_record(
@@ -113,7 +123,44 @@ def audit_and_record(
         write_failure = str(exc)
     failed = store_failure is not None or write_failure is not None
     code = EXIT_COLLECTION_ERROR if failed else exit_code(report, request.fail_on)
-    return AuditOutcome(report, tuple(written), store_failure, write_failure, code)
+    # After the reports exist (messages link to them), and only about a recorded run.
+    alerts = None
+    if config.alerts is not None and store_failure is None:
+        alerts = announce_recorded(report, config, send=request.send_alerts)
+    return AuditOutcome(report, tuple(written), store_failure, write_failure, code, alerts)
+
+
+def announce_recorded(report: RunReport, config: AuditorConfig, *, send: bool) -> DeliveryReport:
+    """Tell the config's routes about the recorded run; never raises, never blocks long.
+
+    ``send=False`` records nothing: the routes' state stays as it was, so the next run
+    announces what they were not told. Delivered events older than the run retention are
+    forgotten afterwards (what was told per finding is kept apart and never pruned).
+    """
+    from auditor.alerts import DeliveryReport, announce  # noqa: PLC0415 - see the docstring
+    from auditor.store import open_store  # noqa: PLC0415
+    from auditor.store.alerts import AlertStore  # noqa: PLC0415
+
+    if config.alerts is None:
+        return DeliveryReport()
+    if not send:
+        return DeliveryReport(skipped=True)
+    try:
+        store = open_store(config.store)
+    except Exception as exc:  # noqa: BLE001 - alerts never fail the audit; said on stderr
+        # The exception's text may hold a store URL: name its type only.
+        log.warning("alerts: could not open the store: %s", type(exc).__name__)
+        return DeliveryReport(problem=f"could not open the store ({type(exc).__name__})")
+    try:
+        result = announce(report, store, config.alerts)
+        try:
+            AlertStore(store).prune_delivered(config.retention_days, now=datetime.now(UTC))
+        except Exception as exc:  # noqa: BLE001 - housekeeping; the next run tries again
+            log.warning("alerts: could not prune delivered events: %s", type(exc).__name__)
+    finally:
+        store.close()
+    return result
+
 
 
 def safe_url(url: str) -> str:

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
         pending,
         send_test,
         send_test_async,
+        send_test_reason,
         status_lines,
     )
 
@@ -44,6 +45,7 @@ _LAZY = {
     "pending": "auditor.alerts.service",
     "send_test": "auditor.alerts.service",
     "send_test_async": "auditor.alerts.service",
+    "send_test_reason": "auditor.alerts.service",
     "status_lines": "auditor.alerts.service",
 }
 
@@ -69,5 +71,6 @@ __all__ = [
     "pending",
     "send_test",
     "send_test_async",
+    "send_test_reason",
     "status_lines",
 ]

@@ -55,6 +55,7 @@ class DeliveryReport:
 
     routes: tuple[RouteDelivery, ...] = ()
     problem: str | None = None  # alerts could not be recorded at all
+    skipped: bool = False  # `--no-alerts`: nothing recorded, nothing sent
 
     @property
     def undelivered(self) -> int:
@@ -85,6 +86,29 @@ class DeliveryReport:
             f"alerts: {self.undelivered} event(s) not delivered ({parts}); they stay in the "
             "outbox and go out with the next run or `auditor alerts flush`"
         )
+
+    def lines(self) -> list[str]:
+        """What stderr says: one line per route still holding events; empty when all went.
+
+        Or the one reason nothing was recorded. Route names and error descriptions only:
+        never a URL or a secret.
+        """
+        if self.skipped:
+            return [
+                (
+                    "alerts: none sent (--no-alerts); the next run without it tells each "
+                    "route what it has not been told"
+                )
+            ]
+        if self.problem is not None:
+            return [f"alerts: {self.problem}"]
+        return [
+            f"alerts: route {r.route}: {r.pending} event(s) not delivered"
+            + (f" ({r.error})" if r.error else "")
+            + "; kept in the outbox for the next run or `auditor alerts flush`"
+            for r in self.routes
+            if r.pending
+        ]
 
 
 def announce(  # noqa: PLR0913 - keyword-only options
@@ -198,11 +222,18 @@ def status_lines(by_route: dict[str, list[OutboxEntry]]) -> list[str]:
 
 def send_test(route: RouteConfig, *, policy: DeliveryPolicy = DEFAULT_POLICY) -> bool:
     """Send one message with the word "test" to the route; True when it was accepted."""
+    return _run_sync(send_test_async(route, policy=policy)) is None
+
+
+def send_test_reason(route: RouteConfig, *, policy: DeliveryPolicy = DEFAULT_POLICY) -> str | None:
+    """:func:`send_test`, saying why not: None when accepted, else the reason (never a URL)."""
     return _run_sync(send_test_async(route, policy=policy))
 
 
-async def send_test_async(route: RouteConfig, *, policy: DeliveryPolicy = DEFAULT_POLICY) -> bool:
-    """:func:`send_test` for callers already in an event loop."""
+async def send_test_async(
+    route: RouteConfig, *, policy: DeliveryPolicy = DEFAULT_POLICY
+) -> str | None:
+    """:func:`send_test_reason` for callers already in an event loop."""
     if route.slack is not None:
         error = await slack.post(
             route.slack.webhook_url.get_secret_value(), slack.hello_message(route.name), policy
@@ -220,8 +251,8 @@ async def send_test_async(route: RouteConfig, *, policy: DeliveryPolicy = DEFAUL
             policy,
         )
     if error is not None:
-        log.warning("alerts: test message to route %s not delivered: %s", route.name, error)
-    return error is None
+        log.info("alerts: test message to route %s not delivered: %s", route.name, error)
+    return error
 
 
 # ----------------------------------------------------------------------- delivery

@@ -99,15 +99,31 @@ def clip(text: str, limit: int) -> str:
 
 
 def first_step(remediation: str | None) -> str | None:
-    """The first line of a remediation text, without its "1." numbering."""
+    """The first step of a remediation text, unwrapped, without its "1." numbering.
+
+    The rule pack's texts name who acts where ("Customer, in the Okta Admin Console:"),
+    then number the steps, wrapping long ones onto indented lines. A heading alone says
+    nothing to do, so it is kept as the step's prefix; wrapped lines are joined.
+    """
     if not remediation:
         return None
+    items: list[str] = []
     for raw in remediation.splitlines():
         line = raw.strip()
-        if line:
-            head, dot, rest = line.partition(". ")
-            return rest if dot and head.isdigit() else line
-    return None
+        if not line:
+            continue
+        head, dot, rest = line.partition(". ")
+        numbered = bool(dot) and head.isdigit()
+        # A wrapped line continues its item; a number or a finished sentence starts one.
+        if items and not numbered and not items[-1].endswith((".", ":")):
+            items[-1] += " " + line
+        else:
+            items.append(rest if numbered else line)
+    if not items:
+        return None
+    if items[0].endswith(":") and len(items) > 1:
+        return f"{items[0]} {items[1]}"
+    return items[0]
 
 
 def _rank(event: AlertRecord) -> tuple[int, float, str, str]:

@@ -27,6 +27,7 @@ ENV_FORMAT = "AUDITOR_FORMAT"
 ENV_OUTPUT = "AUDITOR_OUTPUT"
 ENV_FAIL_ON = "AUDITOR_FAIL_ON"
 ENV_LOG_LEVEL = "AUDITOR_LOG_LEVEL"
+ENV_NO_ALERTS = "AUDITOR_NO_ALERTS"
 DEFAULT_OUTPUT = "reports-out"
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
@@ -38,7 +39,8 @@ exit codes:
   3  at least one tenant could not be fully audited (collection error)
 
 Every flag has an environment variable: AUDITOR_CONFIG, AUDITOR_FORMAT,
-AUDITOR_OUTPUT, AUDITOR_FAIL_ON, AUDITOR_LOG_LEVEL. A flag beats its variable.
+AUDITOR_OUTPUT, AUDITOR_FAIL_ON, AUDITOR_LOG_LEVEL, AUDITOR_NO_ALERTS.
+A flag beats its variable.
 Try `auditor demo` first: it audits built-in emulated tenants, no credentials needed.
 """
 
@@ -122,4 +124,18 @@ def add_report_flags(parser: argparse.ArgumentParser) -> None:
         metavar="DIR",
         default=env(ENV_OUTPUT, DEFAULT_OUTPUT),
         help=f"where reports go (env {ENV_OUTPUT}; default {DEFAULT_OUTPUT}/)",
+    )
+
+
+def add_no_alerts_flag(parser: argparse.ArgumentParser) -> None:
+    """``--no-alerts`` (env AUDITOR_NO_ALERTS=1): record the run, tell no alert route.
+
+    The variable is read by :func:`auditor.cli.shared.alerts_off` when the command runs,
+    so a bad value is a usage error of that command rather than of ``--help``.
+    """
+    parser.add_argument(
+        "--no-alerts",
+        action="store_true",
+        help=f"record the run but send no alert; the next run without it tells each route "
+        f"what it missed (env {ENV_NO_ALERTS}=1)",
     )

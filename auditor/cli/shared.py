@@ -11,12 +11,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from auditor.application import AuditRequest, audit_and_record
-from auditor.cli.parser import ENV_CONFIG
+from auditor.cli.parser import ENV_CONFIG, ENV_NO_ALERTS, env
 from auditor.config import load_config_with_lines
 from auditor.errors import UsageError
 from auditor.progress import Progress
 
 if TYPE_CHECKING:
+    import argparse
     from collections.abc import Sequence
 
     from auditor.config import AuditorConfig, TenantConfig
@@ -86,4 +87,21 @@ def audit_and_tell(request: AuditRequest) -> int:
     if outcome.store_failure is not None:
         print(f"auditor: the run was NOT recorded in the store ({outcome.store_failure}); "
               "drift and finding history are missing from these reports", file=sys.stderr)
+    if outcome.alerts is not None:
+        for line in outcome.alerts.lines():
+            print(f"auditor: {line}", file=sys.stderr)
     return outcome.exit_code
+
+
+_YES = {"1", "true", "yes", "on"}
+_NO = {"0", "false", "no", "off"}
+
+
+def alerts_off(args: argparse.Namespace) -> bool:
+    """True when ``--no-alerts`` or ``AUDITOR_NO_ALERTS`` says to send nothing."""
+    if getattr(args, "no_alerts", False):
+        return True
+    value = (env(ENV_NO_ALERTS, "0") or "0").strip().lower()
+    if value not in _YES | _NO:
+        raise UsageError(f"{ENV_NO_ALERTS}={value!r} is not one of 1, 0, true, false")
+    return value in _YES

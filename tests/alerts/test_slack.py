@@ -140,6 +140,29 @@ def test_first_step_is_the_first_numbered_line() -> None:
     assert first_step(None) is None
 
 
+def test_first_step_keeps_who_acts_where_and_joins_wrapped_lines() -> None:
+    """A heading ("Customer, in the Okta Admin Console:") prefixes step 1, unwrapped."""
+    text = (
+        "Customer, in the Okta Admin Console:\n"
+        "1. In the navigation pane, expand Applications, choose Applications, and open the\n"
+        "   Rapticore app.\n"
+        "2. Open the Okta API Scopes tab."
+    )
+    assert first_step(text) == (
+        "Customer, in the Okta Admin Console: In the navigation pane, expand Applications, "
+        "choose Applications, and open the Rapticore app."
+    )
+    prose = (
+        "Customer, in the Okta Admin Console: open Applications > Applications > the\n"
+        "Rapticore app and send the secret to Rapticore.\n"
+        "Rapticore, in the AWS console: edit the provider."
+    )
+    assert first_step(prose) == (
+        "Customer, in the Okta Admin Console: open Applications > Applications > the "
+        "Rapticore app and send the secret to Rapticore."
+    )
+
+
 def test_preview_shows_the_text_without_terminal_control_characters() -> None:
     """The demo's plain-text preview undoes escapes but drops ESC and other controls."""
     body = {

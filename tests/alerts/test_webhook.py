@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
 
 def verify(secret: str, headers: dict[str, str], body: bytes) -> bool:
-    """The consumer's check, exactly as docs/alerts.md tells consumers to write it."""
+    """The consumer's check, exactly as the README section "Signed webhooks" writes it."""
     timestamp = headers["x-auditor-timestamp"]
     expected = hmac.new(
         secret.encode(), b"v1:" + timestamp.encode() + b":" + body, hashlib.sha256

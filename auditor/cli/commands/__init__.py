@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from auditor.cli.commands import audit, demo, memory, rules, schedule
+from auditor.cli.commands import alerts, audit, demo, memory, rules, schedule
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -21,5 +21,6 @@ COMMAND_GROUPS: tuple[Callable[[Commands], None], ...] = (
     rules.register,  # rules list, rules validate
     memory.register,  # baseline, history, diff
     schedule.register,
+    alerts.register,  # alerts test, alerts flush, alerts status
     demo.register,
 )

@@ -10,11 +10,13 @@ from auditor.application import AuditRequest
 from auditor.cli.parser import (
     ENV_FAIL_ON,
     add_config_flag,
+    add_no_alerts_flag,
     add_report_flags,
     add_tenant_flags,
     env,
 )
 from auditor.cli.shared import (
+    alerts_off,
     audit_and_tell,
     load_config_arg,
     pack_and_waivers,
@@ -52,7 +54,9 @@ def register(commands: Commands) -> None:
             "Collect each selected tenant's Okta app and Cognito identity provider, "
             "check them against the rule pack, write report.json / report.html, and "
             "exit 0 (clean), 1 (failing results at or above --fail-on), 2 (bad usage or "
-            "config) or 3 (a tenant could not be fully collected)."
+            "config) or 3 (a tenant could not be fully collected). With alerts: in the "
+            "config, each route is then told what changed for it; that never changes the "
+            "exit code."
         ),
         epilog="example: auditor audit --config auditor.yaml --tenant acme --fail-on high",
     )
@@ -71,6 +75,7 @@ def register(commands: Commands) -> None:
     audit.add_argument(
         "--rules", metavar="DIR", help="a rule pack directory (default: the built-in pack)"
     )
+    add_no_alerts_flag(audit)
     audit.set_defaults(handler=audit_command)
 
 
@@ -91,10 +96,11 @@ def snapshot_command(args: argparse.Namespace) -> int:
 def audit_command(args: argparse.Namespace) -> int:
     """Audit the selected tenants; the exit code is the verdict."""
     formats = report_formats(args.format)
+    send_alerts = not alerts_off(args)
     config, lines = load_config_arg(args.config)
     tenants = select_tenants(config, args.tenant, every=args.all)
     pack, waivers = pack_and_waivers(config, lines, Path(args.rules) if args.rules else None)
     return audit_and_tell(AuditRequest(
         config, tenants, pack=pack, output=Destination.parse(args.output), formats=formats,
-        fail_on=Severity(args.fail_on), waivers=waivers,
+        fail_on=Severity(args.fail_on), waivers=waivers, send_alerts=send_alerts,
     ))

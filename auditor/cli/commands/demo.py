@@ -39,7 +39,8 @@ def register(commands: Commands) -> None:
 
 def demo_command(args: argparse.Namespace) -> int:
     """Audit the demo fleet as set up, accept it as the baseline, change it, audit again."""
-    from auditor.collect.secrets import SecretHasher  # noqa: PLC0415 - keep --help fast
+    from auditor.alerts.local_receiver import LocalSlack  # noqa: PLC0415 - keep --help fast
+    from auditor.collect.secrets import SecretHasher  # noqa: PLC0415
     from auditor.demo import build_demo_fleet, running_fleet  # noqa: PLC0415
     from auditor.rules import load_rule_pack  # noqa: PLC0415
     from auditor.store import open_store  # noqa: PLC0415
@@ -49,9 +50,10 @@ def demo_command(args: argparse.Namespace) -> int:
     pack = load_rule_pack()
     say = functools.partial(print, file=sys.stderr)
     say("demo: starting the Okta emulator and moto's Cognito on loopback...")
-    with running_fleet() as fleet, tempfile.TemporaryDirectory(prefix="auditor-demo-") as state:
+    with running_fleet() as fleet, tempfile.TemporaryDirectory(prefix="auditor-demo-") as state, \
+            LocalSlack() as slack:
         drift = build_demo_fleet(fleet)
-        config = fleet.config(store=f"sqlite:///{state}/state.db")
+        config = fleet.config(store=f"sqlite:///{state}/state.db", alerts=slack.alerts_config())
         request = AuditRequest(config, config.tenants, pack=pack,
                                output=Destination.parse(str(output)),
                                formats=formats, fail_on=Severity.INFO, trigger="demo",
@@ -72,6 +74,7 @@ def demo_command(args: argparse.Namespace) -> int:
             say(f"  {demo_tenant.tenant_id:<9} {demo_tenant.story}")
         say("demo: run 2, the nightly audit:")
         audit_and_tell(request)
+        slack.show(say)  # run 2's alerts, posted to a Slack-compatible receiver on loopback
     say(f"demo: done. Open {output / 'report.html'} in a browser to see failures, drift "
         "since the baseline and remediation; `auditor --help` shows the real commands.")
     return EXIT_OK

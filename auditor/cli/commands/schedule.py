@@ -9,8 +9,14 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from auditor.application import AuditRequest
-from auditor.cli.parser import add_config_flag, add_report_flags
-from auditor.cli.shared import audit_and_tell, load_config_arg, pack_and_waivers, report_formats
+from auditor.cli.parser import add_config_flag, add_no_alerts_flag, add_report_flags
+from auditor.cli.shared import (
+    alerts_off,
+    audit_and_tell,
+    load_config_arg,
+    pack_and_waivers,
+    report_formats,
+)
 from auditor.errors import EXIT_OK, InputError, UsageError
 from auditor.report.destination import Destination
 from auditor.results import Severity
@@ -39,6 +45,7 @@ def register(commands: Commands) -> None:
     schedule.add_argument(
         "--now", action="store_true", help="also audit once right away, then keep the schedule"
     )
+    add_no_alerts_flag(schedule)
     schedule.set_defaults(handler=schedule_command)
 
 
@@ -47,6 +54,7 @@ def schedule_command(args: argparse.Namespace) -> int:
     from auditor.scheduler import build_scheduler  # noqa: PLC0415 - keep --help fast
 
     formats = report_formats(args.format)
+    send_alerts = not alerts_off(args)
     config, lines = load_config_arg(args.config)
     pack_and_waivers(config, lines, None)  # a broken rule pack or waiver file: exit 2 now
     destination = Destination.parse(args.output)
@@ -63,6 +71,7 @@ def schedule_command(args: argparse.Namespace) -> int:
         code = audit_and_tell(AuditRequest(
             current, current.tenants, pack=pack, output=destination, formats=formats,
             fail_on=Severity.LOW, waivers=waivers, trigger="schedule",
+            send_alerts=send_alerts,
         ))
         log.info("scheduled audit done (exit code %d)", code)
 
