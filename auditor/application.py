@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from auditor.errors import EXIT_COLLECTION_ERROR
+from auditor.redact import redact_url
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -111,7 +112,8 @@ def audit_and_record(
     except (SQLAlchemyError, StoreError, OSError) as exc:
         # The verdicts are still worth having: write them, and say the run was not kept.
         store_failure = f"{type(exc).__name__}: {exc}"
-        log.exception("could not record the run in the store %s", safe_url(config.store))
+        log.error("could not record the run in the store %s: %s",  # noqa: TRY400 - one line
+                  redact_url(config.store), type(exc).__name__)
     written: list[str] = []
     write_failure = None
     try:
@@ -160,14 +162,3 @@ def announce_recorded(report: RunReport, config: AuditorConfig, *, send: bool) -
     finally:
         store.close()
     return result
-
-
-
-def safe_url(url: str) -> str:
-    """A store URL without its password, for messages."""
-    from sqlalchemy.engine import make_url  # noqa: PLC0415 - see the module docstring
-
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except (ValueError, TypeError):
-        return "<store>"

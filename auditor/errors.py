@@ -8,6 +8,7 @@ EXIT_OK = 0  # no failing result at or above --fail-on
 EXIT_FINDINGS = 1  # failing results
 EXIT_USAGE = 2  # bad usage, config or rule pack: nothing audited
 EXIT_COLLECTION_ERROR = 3  # a tenant could not be fully audited (or the run not recorded)
+EXIT_UNAVAILABLE = EXIT_COLLECTION_ERROR  # the store could not be reached
 
 
 class InputError(Exception):
@@ -24,6 +25,10 @@ class InputError(Exception):
         if self.line is not None:
             where += f", line {self.line}"
         return f"{where}: {self.message}"
+
+
+class UnavailableError(Exception):
+    """Something a command needs (the store) cannot be reached; the command exits 3."""
 
 
 class UsageError(Exception):

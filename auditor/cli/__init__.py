@@ -16,7 +16,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from auditor.cli.parser import ENV_FAIL_ON, ENV_LOG_LEVEL, LOG_LEVELS, build_parser
-from auditor.errors import EXIT_USAGE, InputError, UsageError
+from auditor.errors import EXIT_UNAVAILABLE, EXIT_USAGE, InputError, UnavailableError, UsageError
 from auditor.results import Severity
 
 if TYPE_CHECKING:
@@ -49,6 +49,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(f"auditor: {exc}\n(see `auditor {args.command} --help`)", file=sys.stderr)
         return EXIT_USAGE
+    except UnavailableError as exc:
+        print(f"auditor: {exc}", file=sys.stderr)
+        return EXIT_UNAVAILABLE
 
 
 def _setup_logging(level: str) -> None:

@@ -121,7 +121,7 @@ class ServiceHTTP:
 def _json(start_response: StartResponse, code: int, body: dict[str, Any]) -> list[bytes]:
     data = json.dumps(body).encode()
     reason = {200: "OK", 404: "Not Found", 500: "Internal Server Error"}.get(
-        code, "Service Unavailable"
+        code, "Service UnavailableError"
     )
     start_response(
         f"{code} {reason}",

@@ -146,3 +146,14 @@ def test_bad_waiver_file_exits_2_with_its_line(fleet, audit, tmp_path):
     assert proc.returncode == 2
     assert "waivers.yaml, line" in proc.stderr
     assert "expires" in proc.stderr
+
+
+def test_history_with_a_store_that_cannot_be_opened_is_one_line_exit_3(fleet, cli):
+    """history on a store that is down: exit 3, one line naming the store, no password."""
+    tenant = fleet.add(new_id("down"))
+    proc = cli(["history"], "--tenant", tenant.tenant_id,
+               extra_config="store: postgresql+psycopg://auditor:pw-Secret-9@127.0.0.1:1/x")
+    assert proc.returncode == 3, proc.stderr
+    assert "could not open the store" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "pw-Secret-9" not in proc.stderr

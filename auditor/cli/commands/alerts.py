@@ -206,12 +206,12 @@ def _open(config: AuditorConfig) -> Store | None:
     """The config's store, or None after saying on stderr why it could not be opened."""
     from sqlalchemy.exc import SQLAlchemyError  # noqa: PLC0415 - keep --help fast
 
-    from auditor.application import safe_url  # noqa: PLC0415
+    from auditor.redact import redact_url  # noqa: PLC0415
     from auditor.store import StoreError, open_store  # noqa: PLC0415
 
     try:
         return open_store(config.store)
     except (SQLAlchemyError, StoreError, OSError) as exc:
-        print(f"auditor: could not open the store {safe_url(config.store)} "
+        print(f"auditor: could not open the store {redact_url(config.store)} "
               f"({type(exc).__name__})", file=sys.stderr)
         return None

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from auditor.cli.parser import add_config_flag, add_tenant_flags
 from auditor.cli.shared import load_config_arg, select_tenants
-from auditor.errors import EXIT_OK, UsageError
+from auditor.errors import EXIT_OK, UnavailableError, UsageError
 
 if TYPE_CHECKING:
     import argparse
@@ -74,10 +74,20 @@ def register(commands: Commands) -> None:
 
 
 def _store_from(args: argparse.Namespace) -> tuple[AuditorConfig, Store]:
-    from auditor.store import open_store  # noqa: PLC0415 - keep --help fast
+    from sqlalchemy.exc import SQLAlchemyError  # noqa: PLC0415 - keep --help fast
+
+    from auditor.redact import redact_url  # noqa: PLC0415
+    from auditor.store import StoreError, open_store  # noqa: PLC0415
 
     config, _ = load_config_arg(args.config)
-    return config, open_store(config.store)
+    try:
+        return config, open_store(config.store)
+    except (SQLAlchemyError, StoreError, OSError) as exc:
+        # One line, the URL without its password: never a traceback for an outage.
+        reason = str(exc).splitlines()[0] if isinstance(exc, StoreError) else type(exc).__name__
+        raise UnavailableError(
+            f"could not open the store {redact_url(config.store)} ({reason})"
+        ) from None
 
 
 def show_command(args: argparse.Namespace) -> int:
