@@ -149,7 +149,7 @@ def test_bad_waiver_file_exits_2_with_its_line(fleet, audit, tmp_path):
 
 
 def test_history_with_a_store_that_cannot_be_opened_is_one_line_exit_3(fleet, cli):
-    """history on a store that is down: exit 3, one line naming the store, no password."""
+    """`auditor history` on a store that is down: exit 3, one line naming the store, no password."""
     tenant = fleet.add(new_id("down"))
     proc = cli(["history"], "--tenant", tenant.tenant_id,
                extra_config="store: postgresql+psycopg://auditor:pw-Secret-9@127.0.0.1:1/x")
