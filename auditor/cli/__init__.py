@@ -16,7 +16,14 @@ import sys
 from typing import TYPE_CHECKING
 
 from auditor.cli.parser import ENV_FAIL_ON, ENV_LOG_LEVEL, LOG_LEVELS, build_parser
-from auditor.errors import EXIT_UNAVAILABLE, EXIT_USAGE, InputError, UnavailableError, UsageError
+from auditor.errors import (
+    EXIT_OK,
+    EXIT_UNAVAILABLE,
+    EXIT_USAGE,
+    InputError,
+    UnavailableError,
+    UsageError,
+)
 from auditor.results import Severity
 
 if TYPE_CHECKING:
@@ -42,7 +49,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     _setup_logging(args.log_level)
     handler: Handler = args.handler
     try:
-        return handler(args)
+        code = handler(args)
+        sys.stdout.flush()  # inside the try: a reader that left is seen here, not at exit
     except InputError as exc:
         print(f"auditor: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -52,6 +60,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UnavailableError as exc:
         print(f"auditor: {exc}", file=sys.stderr)
         return EXIT_UNAVAILABLE
+    except BrokenPipeError:
+        # `auditor history ... | head`: the reader left. Say nothing more, and keep
+        # Python from printing a second error while flushing stdout at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+    return code
 
 
 def _setup_logging(level: str) -> None:

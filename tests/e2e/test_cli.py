@@ -229,3 +229,22 @@ def test_help_imports_no_sdk_or_database_module(tmp_path):
                 for m in re.finditer(r"^import time:.*\|\s*(\S+)$", proc.stderr, re.MULTILINE)}
     assert "auditor" in imported  # the import log is really there
     assert not imported & HEAVY, sorted(imported & HEAVY)
+
+
+def test_output_piped_to_a_reader_that_leaves_is_quiet(tmp_path):
+    """`auditor rules list -v | head -0`: the reader is gone; exit 0, no traceback on stderr."""
+    import subprocess  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+
+    from cli_helpers import cli_env  # noqa: PLC0415
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "auditor", "rules", "list", "-v"],
+        cwd=tmp_path, env=cli_env({}), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None
+    proc.stdout.close()  # the reader leaves before the first line is written
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert b"Traceback" not in err
+    assert b"BrokenPipeError" not in err

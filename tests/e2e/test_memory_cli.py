@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from cli_helpers import new_id, report
 
 EVIL = "https://evil.example.com/cb"
@@ -157,3 +158,13 @@ def test_history_with_a_store_that_cannot_be_opened_is_one_line_exit_3(fleet, cl
     assert "could not open the store" in proc.stderr
     assert "Traceback" not in proc.stderr
     assert "pw-Secret-9" not in proc.stderr
+
+
+@pytest.mark.parametrize("limit", ["-1", "0", "10000000000", "ten"])
+def test_history_limit_out_of_range_is_a_usage_error(fleet, cli, limit):
+    """`history --limit` outside 1..10000 exits 2 naming the bound, never a traceback."""
+    tenant = fleet.add(new_id("lim"))
+    proc = cli(["history"], "--tenant", tenant.tenant_id, "--limit", limit)
+    assert proc.returncode == 2
+    assert "--limit" in proc.stderr
+    assert "Traceback" not in proc.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -10,7 +11,6 @@ from auditor.cli.shared import load_config_arg, select_tenants
 from auditor.errors import EXIT_OK, UnavailableError, UsageError
 
 if TYPE_CHECKING:
-    import argparse
 
     from auditor.cli.parser import Commands
     from auditor.config import AuditorConfig
@@ -55,7 +55,8 @@ def register(commands: Commands) -> None:
     )
     add_config_flag(history)
     history.add_argument("--tenant", metavar="ID", required=True, help="a tenant id")
-    history.add_argument("--limit", type=int, default=20, help="how many runs (default 20)")
+    history.add_argument("--limit", type=run_count, default=20,
+                         help=f"how many runs, 1 to {MAX_HISTORY} (default 20)")
     history.set_defaults(handler=history_command)
 
     diff = commands.add_parser(
@@ -71,6 +72,20 @@ def register(commands: Commands) -> None:
     diff.add_argument("--from", dest="from_run", metavar="RUN", help="the older run id")
     diff.add_argument("--to", dest="to_run", metavar="RUN", help="the newer run id")
     diff.set_defaults(handler=diff_command)
+
+
+MAX_HISTORY = 10_000  # more than any retention keeps; bounds the query and the output
+
+
+def run_count(text: str) -> int:
+    """``--limit``: a whole number of runs from 1 to MAX_HISTORY (argparse says the rest)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 1 <= value <= MAX_HISTORY:
+        raise argparse.ArgumentTypeError(f"{value} is not between 1 and {MAX_HISTORY}")
+    return value
 
 
 def _store_from(args: argparse.Namespace) -> tuple[AuditorConfig, Store]:
