@@ -30,13 +30,24 @@ MAX_BYTES = 1 << 20
 
 def issuer_origin_allowed(issuer: str, allowed_origins: list[str]) -> bool:
     """True when ``issuer`` is a clean URL on one of ``allowed_origins``."""
+    return issuer_refusal(issuer, allowed_origins) is None
+
+
+def issuer_refusal(issuer: str, allowed_origins: list[str]) -> str | None:
+    """Why ``issuer`` must not be fetched, or None when it is a clean URL on the org.
+
+    An OIDC issuer has no query or fragment (OpenID Connect Discovery section 3), and a
+    fragment can hide a host from a reader (``https://org#@127.0.0.1:1234``).
+    """
     parts = urlsplit(issuer)
-    if parts.username or parts.password or parts.query or parts.fragment:
-        return False
-    if any(c.isspace() for c in issuer):
-        return False
+    if parts.query or parts.fragment or "?" in issuer or "#" in issuer:
+        return "has a query or fragment, which an OIDC issuer never has"
+    if parts.username or parts.password or any(c.isspace() for c in issuer):
+        return "is not on the tenant's Okta org"
     where = origin(issuer)
-    return where is not None and any(where == origin(a) for a in allowed_origins)
+    if where is None or not any(where == origin(a) for a in allowed_origins):
+        return "is not on the tenant's Okta org"
+    return None
 
 
 def discovery_url(issuer: str) -> str:

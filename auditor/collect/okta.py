@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 import aiohttp
 
-from auditor.collect.discovery import fetch_discovery, issuer_origin_allowed
+from auditor.collect.discovery import fetch_discovery, issuer_refusal
 from auditor.collect.okta_client import (
     OktaCallError,
     OktaNotFoundError,
@@ -288,10 +288,10 @@ async def _discovery_section(
     if issuer is None:
         return Section.skipped(unknown_reason)
     allowed = [config.org_url] + ([config.custom_domain_url] if config.custom_domain_url else [])
-    if not issuer_origin_allowed(issuer, allowed):
+    refusal = issuer_refusal(issuer, allowed)
+    if refusal is not None:
         return Section.skipped(
-            f"issuer {issuer!r} is not on the tenant's Okta org ({', '.join(allowed)}); "
-            "not fetched"
+            f"issuer {issuer!r} {refusal} ({', '.join(allowed)}); not fetched"
         )
     try:
         return Section.ok(await fetch_discovery(issuer, seconds=config.request_timeout))

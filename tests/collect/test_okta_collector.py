@@ -255,6 +255,17 @@ def test_off_org_issuer_is_never_fetched(okta_org):
     assert "not on the tenant's Okta org" in half.discovery.reason
 
 
+@pytest.mark.parametrize("suffix", ["?x=1", "#@127.0.0.1:1234", "/?", "#"])
+def test_issuer_with_a_query_or_fragment_is_never_fetched(okta_org, suffix):
+    """An org issuer with a query or fragment is refused before any discovery request."""
+    before = len(okta_org.requests)
+    half, errors = collect(okta_org, issuer=okta_org.issuer + suffix)
+    assert half.discovery.status is SectionStatus.SKIPPED
+    assert "query or fragment" in half.discovery.reason
+    assert errors == []
+    assert not any("openid-configuration" in r.path for r in okta_org.requests[before:])
+
+
 def test_masked_secrets_are_marked_not_hashed(okta_org):
     """Okta's masked secrets are recorded as masked, with no fingerprint or digest."""
     okta_org.mask_secrets()
