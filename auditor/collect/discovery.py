@@ -19,7 +19,12 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from auditor.collect.okta_client import OktaCallError
+from auditor.collect.okta_client import (
+    OktaCallError,
+    RefusedResponseError,
+    read_bounded,
+    redirect_reason,
+)
 from auditor.collect.shape import parse
 from auditor.snapshot import OidcDiscovery
 from auditor.urls import origin
@@ -66,11 +71,17 @@ async def fetch_discovery(issuer: str, *, seconds: float) -> OidcDiscovery:
         aiohttp.ClientSession(timeout=client_timeout) as session,
         session.get(url, allow_redirects=False, headers={"Accept": "application/json"}) as resp,
     ):
+        if 300 <= resp.status < 400:
+            raise OktaCallError(f"GET {url}: {redirect_reason(resp)}", status=resp.status)
         if resp.status != 200:
             raise OktaCallError(f"GET {url}: HTTP {resp.status}", status=resp.status)
-        body = await resp.content.read(MAX_BYTES + 1)
-    if len(body) > MAX_BYTES:
-        raise OktaCallError(f"GET {url}: document larger than 1 MiB")
+        if resp.content_type != "application/json":
+            shown = resp.content_type[:100]
+            raise OktaCallError(f"GET {url}: answered with content type {shown!r}, not JSON")
+        try:
+            body = await read_bounded(resp, MAX_BYTES)
+        except RefusedResponseError as exc:
+            raise OktaCallError(f"GET {url}: {exc.reason}") from None
     try:
         doc: Any = json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError):

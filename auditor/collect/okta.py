@@ -19,6 +19,7 @@ import aiohttp
 
 from auditor.collect.discovery import fetch_discovery, issuer_refusal
 from auditor.collect.okta_client import (
+    GuardedSession,
     OktaCallError,
     OktaNotFoundError,
     OktaReader,
@@ -128,12 +129,15 @@ async def collect_okta(
         )
         return half, errors.items
 
-    async with client:
+    session = GuardedSession.attached_to(client)
+    try:
         reader = OktaReader(client, config.org_url)
         half = await _collect_app_parts(
             reader, config=config, app_id=app_id, hasher=hasher, errors=errors,
             discovery=discovery,
         )
+    finally:
+        await session.close()
     return half, errors.items
 
 
