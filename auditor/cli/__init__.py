@@ -44,11 +44,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return handler(args)
     except InputError as exc:
-        print(f"auditor: {exc}", file=sys.stderr)
+        print(f"auditor: {_safe_lines(exc)}", file=sys.stderr)
         return EXIT_USAGE
     except UsageError as exc:
-        print(f"auditor: {exc}\n(see `auditor {args.command} --help`)", file=sys.stderr)
+        print(f"auditor: {_safe_lines(exc)}\n(see `auditor {args.command} --help`)",
+              file=sys.stderr)
         return EXIT_USAGE
+
+
+def _safe_lines(exc: Exception) -> str:
+    """The message with control characters escaped, keeping its own line breaks."""
+    from auditor.report.text import terminal_safe  # noqa: PLC0415 - keep --help fast
+
+    return "\n".join(terminal_safe(line) for line in str(exc).split("\n"))
 
 
 def _setup_logging(level: str) -> None:

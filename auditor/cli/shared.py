@@ -91,7 +91,7 @@ def audit_and_tell(  # noqa: PLR0913 - the run's whole context, passed explicitl
     hasher: SecretHasher | None = None,
 ) -> int:
     """Run the shared audit flow with a progress bar; the verdict goes to stderr."""
-    from auditor.report.text import format_summary  # noqa: PLC0415 - keep --help fast
+    from auditor.report.text import format_summary, terminal_safe  # noqa: PLC0415
 
     outcome = audit_and_record(
         config, tenants, pack=pack, output=output, formats=formats, fail_on=fail_on,
@@ -99,6 +99,7 @@ def audit_and_tell(  # noqa: PLR0913 - the run's whole context, passed explicitl
     )
     print(format_summary(outcome.report, outcome.written), file=sys.stderr)
     if outcome.store_failure is not None:
-        print(f"auditor: the run was NOT recorded in the store ({outcome.store_failure}); "
+        failure = terminal_safe(outcome.store_failure)
+        print(f"auditor: the run was NOT recorded in the store ({failure}); "
               "drift and finding history are missing from these reports", file=sys.stderr)
     return outcome.exit_code

@@ -51,6 +51,7 @@ class Fault:
     location: str = ""  # redirect: the Location header
     content_type: str = ""  # content_type: what the answer claims to be
     size: int = 0  # big_body: bytes of padding added to the real body
+    summary: str = ""  # status: the errorSummary, instead of Okta's usual one
     hits: int = 0
 
     def matches(self, method: str, path: str) -> bool:
@@ -71,11 +72,17 @@ class Fault:
         return cls("latency", path, method, times, delay=seconds)
 
     @classmethod
-    def error(
-        cls, status: int, path: str = "*", *, method: str = "*", times: int | None = None
+    def error(  # noqa: PLR0913 - one keyword per field of the fault
+        cls,
+        status: int,
+        path: str = "*",
+        *,
+        method: str = "*",
+        times: int | None = None,
+        summary: str = "",
     ) -> Fault:
-        """Answer ``status`` (500, 503, ...) with an Okta error body."""
-        return cls("status", path, method, times, status=status)
+        """Answer ``status`` (500, 503, ...) with an Okta error body (its errorSummary)."""
+        return cls("status", path, method, times, status=status, summary=summary)
 
     @classmethod
     def rate_limited(

@@ -273,7 +273,10 @@ def _fault_answer(fault: Fault) -> web.Response:
             status=200,
             headers={"Content-Type": fault.content_type},
         )
-    return json_response(compact(status_error(fault.status)), fault.status)
+    body = status_error(fault.status)
+    if fault.summary:
+        body = {**body, "errorSummary": fault.summary}
+    return json_response(compact(body), fault.status)
 
 
 def _altered(fault: Fault | None, response: web.StreamResponse) -> web.StreamResponse:
