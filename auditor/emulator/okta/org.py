@@ -72,7 +72,7 @@ class Fault:
         return cls("latency", path, method, times, delay=seconds)
 
     @classmethod
-    def error(  # noqa: PLR0913 - one keyword per field of the fault
+    def error(
         cls,
         status: int,
         path: str = "*",
