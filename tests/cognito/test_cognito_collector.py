@@ -8,6 +8,7 @@ everything else through. Nothing here mocks boto3 or the collector.
 from __future__ import annotations
 
 import json
+import logging
 import re
 import socket
 import threading
@@ -420,6 +421,34 @@ def test_missing_credentials_are_an_error(
     assert "no usable AWS credentials" in errors[0].message
     assert "AWS_PROFILE" in errors[0].message
     assert half.app_clients.status is SectionStatus.ERROR
+
+
+def test_a_fatal_failure_is_told_once_and_later_sections_only_point_at_it(
+    tenant: Tenant,
+    hasher: SecretHasher,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Without credentials, idp and domain never name ListUserPoolClients or repeat the hint."""
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    caplog.set_level(logging.WARNING)
+
+    for _ in range(2):  # two tenants of one run failing the same way
+        _, errors = collect_cognito(tenant.config(), BASE_DOMAIN, hasher, settings=FAST)
+        assert [e.section for e in errors] == ["app_clients", "idp", "domain"]
+        assert "ListUserPoolClients" in errors[0].message
+        assert "AWS_PROFILE" in errors[0].message  # the report keeps the fix per tenant
+        for later in errors[1:]:
+            assert "ListUserPoolClients" not in later.message
+            assert "AWS_PROFILE" not in later.message
+            assert "app_clients" in later.message
+
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert logged.count("AWS_PROFILE") <= 1
+    assert "ListUserPoolClients" not in "".join(
+        r.getMessage() for r in caplog.records if "cognito idp" in r.getMessage()
+    )
 
 
 def test_access_denied_names_the_missing_iam_action(

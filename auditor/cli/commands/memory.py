@@ -180,8 +180,15 @@ def diff_command(args: argparse.Namespace) -> int:
             )
         except UnknownRun as exc:
             raise UsageError(f"{exc} (see `auditor history --tenant {args.tenant}`)") from None
-        if after is None:
-            raise UsageError(f"run {to_run} did not audit {args.tenant}")
+        for run_id, snapshot in ((to_run, after), (from_run, before)):
+            if run_id and snapshot is None:
+                # Store.snapshot cannot tell an unknown run from one without the tenant.
+                raise UsageError(
+                    f"no run {safe(run_id)} recorded {safe(args.tenant)} "
+                    f"(see `auditor history --tenant {safe(args.tenant)}`)"
+                )
+        if after is None:  # to_run is set, so the loop above has already refused this
+            raise UsageError(f"run {safe(to_run)} did not audit {safe(args.tenant)}")
         if before is None:
             print(f"{safe(args.tenant)}: nothing to compare run {safe(to_run)} with "
                   "(its first run)")
