@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shlex
 import signal
 import subprocess
@@ -65,7 +64,7 @@ def _read_until(stream, marker: str, seconds: float) -> list[str]:
 
 def test_serve_keeps_the_tenants_up_for_the_printed_audit_until_ctrl_c(run_auditor, tmp_path):
     """`demo --serve` prints an env line and an audit command that work, and stops on SIGINT."""
-    process = subprocess.Popen(  # noqa: S603 - our own CLI
+    process = subprocess.Popen(
         [sys.executable, "-m", "auditor", "demo", "--serve", "--state", "served"],
         cwd=tmp_path, env=cli_env(NO_AWS), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         text=True,
