@@ -7,8 +7,11 @@ terminal obeys ESC, BEL, carriage returns and bidi overrides. ``audit``, ``histo
 
 from __future__ import annotations
 
+import logging
+
 from cli_helpers import new_id, report
 
+from auditor.cli import TerminalSafeFormatter
 from auditor.emulator.okta import Fault
 from auditor.report.text import terminal_safe
 
@@ -53,3 +56,11 @@ def test_history_and_diff_escape_hostile_values(fleet, audit, cli):
         assert proc.returncode == 0, proc.stderr
         assert_no_raw_controls(proc.stdout)
         assert "https://x.example/cb\\x1b[2K\\x0dFAKE LINE: all good\\x07\\u202e" in proc.stdout
+
+
+def test_log_lines_escape_control_characters_in_the_message():
+    """The CLI's log format escapes ESC/CR/BEL in a message (tenant data), not the layout."""
+    record = logging.LogRecord("auditor", logging.WARNING, __file__, 1, "okta said %s",
+                               (FAKE,), None)
+    line = TerminalSafeFormatter("%(levelname)s %(message)s").format(record)
+    assert line == "WARNING okta said \\x1b[2K\\x0dFAKE LINE: all good\\x07"
