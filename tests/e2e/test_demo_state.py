@@ -101,3 +101,14 @@ def test_serve_keeps_the_tenants_up_for_the_printed_audit_until_ctrl_c(run_audit
     assert time.monotonic() - started < 30
     assert "stopped" in process.stderr.read()
     assert Path(tmp_path / "served" / "state.db").is_file()
+
+
+def test_a_state_folder_that_cannot_be_written_exits_2_before_starting(run_auditor, tmp_path):
+    """`demo --state <a file>` says which folder and what to pass, exit 2, no traceback."""
+    (tmp_path / "taken").write_text("not a folder")
+    ran = run_auditor(["demo", "--state", "taken/sub"], NO_AWS)
+    assert ran.returncode == 2
+    assert "cannot keep the demo's state in taken/sub" in ran.stderr
+    assert "--state" in ran.stderr
+    assert "Traceback" not in ran.stderr
+    assert "starting the Okta emulator" not in ran.stderr

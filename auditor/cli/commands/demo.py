@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from auditor.cli.parser import add_report_flags
 from auditor.cli.shared import audit_and_tell, report_formats
-from auditor.errors import EXIT_OK
+from auditor.errors import EXIT_OK, UsageError
 from auditor.results import Severity
 
 if TYPE_CHECKING:
@@ -71,7 +71,14 @@ def demo_command(args: argparse.Namespace) -> int:
     config_path = state / "auditor.yaml"
     pack = load_rule_pack()
     say = functools.partial(print, file=sys.stderr, flush=True)
-    state.mkdir(parents=True, exist_ok=True)
+    try:
+        state.mkdir(parents=True, exist_ok=True)
+        config_path.touch()
+    except OSError as exc:
+        raise UsageError(
+            f"cannot keep the demo's state in {state} ({exc.strerror or type(exc).__name__}): "
+            "pass --state with a writable folder"
+        ) from None
     say("demo: starting the Okta emulator and moto's Cognito on loopback...")
     with running_fleet() as fleet:
         drift = build_demo_fleet(fleet)
