@@ -135,22 +135,35 @@ class _Handler(BaseHTTPRequestHandler):
         ):
             if fault.times is not None:
                 fault.times -= 1
-            if fault.kind is not None:
+            if fault.kind in _ALTERED:
+                # moto's real answer, only padded or mislabelled: valid if read whole.
+                status, payload, headers = self.forward(body)
+                content_type = headers.get("Content-Type", "application/x-amz-json-1.1")
+                if fault.kind == "big_body":
+                    payload += b" " * 10_000_000
+                else:
+                    content_type = "text/html"
+                self.send(status, payload, {"Content-Type": content_type})
+            elif fault.kind is not None:
                 _MISBEHAVE[fault.kind](self, fault)
             else:
                 self.send(fault.status, fault.payload(query=not target), None)
             return
+        self.send(*self.forward(body))
+
+    def forward(self, body: bytes) -> tuple[int, bytes, Any]:
+        """The answer moto gives this request: status, body, headers."""
         request = urllib.request.Request(  # noqa: S310 - loopback moto URL
-            proxy.upstream + self.path,
+            self.server.proxy.upstream + self.path,
             data=body,
             headers={k: v for k, v in self.headers.items() if k.lower() != "host"},
             method="POST",
         )
         try:
             with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310
-                self.send(response.status, response.read(), response.headers)
+                return response.status, response.read(), response.headers
         except urllib.error.HTTPError as error:
-            self.send(error.code, error.read(), error.headers)
+            return error.code, error.read(), error.headers
 
     def finish(self) -> None:
         with contextlib.suppress(OSError, ValueError):  # a connection reset on purpose
@@ -193,8 +206,6 @@ def _redirect(handler: _Handler, fault: _Fault) -> None:
     handler.end_headers()
 
 
-_PAGE = b"<!DOCTYPE html><html><body>Sign in to the network</body></html>"
-
 _MISBEHAVE: dict[RawKind, Any] = {
     "timeout": _timeout,
     "reset": _reset,
@@ -202,6 +213,5 @@ _MISBEHAVE: dict[RawKind, Any] = {
     "429": lambda h, _f: h.send(429, b"Too Many Requests", {"Content-Type": "text/plain"}),
     "malformed_json": lambda h, _f: h.send(200, b'{"IdentityProvider": {"ProviderName": "x"', None),
     "redirect": _redirect,
-    "content_type": lambda h, _f: h.send(200, _PAGE, {"Content-Type": "text/html"}),
-    "big_body": lambda h, _f: h.send(200, b"{}" + b" " * 10_000_000, None),
 }
+_ALTERED = ("content_type", "big_body")

@@ -99,6 +99,22 @@ def first_time(hint: str) -> bool:
         return True
 
 
+# The HTTP status of the last AWS answer read on this thread (each tenant's AWS calls
+# run on one thread): botocore's parse errors do not say what the status was.
+_LAST_STATUS = threading.local()
+
+
+def record_http_status(status: int) -> None:
+    """Remember the status of the answer this thread just received."""
+    _LAST_STATUS.value = status
+
+
+def last_http_status() -> int | None:
+    """The status of the last answer this thread received, if any."""
+    value = getattr(_LAST_STATUS, "value", None)
+    return value if isinstance(value, int) else None
+
+
 @dataclass
 class Scrubber:
     """Raw secret values seen so far, kept only to scrub them from AWS-provided text."""
@@ -136,8 +152,10 @@ class Advisor:
         except (ResponseParserError, AttributeError, KeyError, TypeError) as exc:
             # botocore's parser meeting a body that breaks the service model: it raises
             # ResponseParserError, or trips over a list where the model says map.
+            status = last_http_status()
+            answered = f"answered HTTP {status} with" if status else "returned"
             raise FailureError(
-                f"{service}:{operation} returned a response of an unexpected shape "
+                f"{service}:{operation} {answered} a response of an unexpected shape "
                 f"({type(exc).__name__} while botocore parsed it): check that the endpoint "
                 "is really AWS (AWS_ENDPOINT_URL), or update the auditor for this API change",
             ) from None

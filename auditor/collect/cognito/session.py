@@ -17,7 +17,7 @@ import botocore.session
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError
 
-from auditor.collect.cognito.advice import FailureError, NotFoundError
+from auditor.collect.cognito.advice import FailureError, NotFoundError, record_http_status
 from auditor.collect.shape import ShapeError, Wire, parse
 from auditor.urls import origin
 
@@ -188,6 +188,7 @@ def _bounded_responses(client: Any) -> Any:  # noqa: ANN401 - any botocore clien
             response = endpoint.http_session.send(request)
         finally:
             request.stream_output = streamed
+        record_http_status(int(response.status_code))
         refused = _refusal(request, response)
         if refused is not None:
             response.raw.close()
