@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import threading
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -204,8 +205,11 @@ def _results(report: RunReport, tenant_id: str) -> list[tuple[str, str, str]]:
 
 @pytest.mark.parametrize("kind", FAULTS)
 @pytest.mark.parametrize("source", SOURCES)
-def test_a_fault_errors_only_the_faulty_tenant(campaign: Campaign, source: str, kind: str):
+def test_a_fault_errors_only_the_faulty_tenant(
+    campaign: Campaign, source: str, kind: str, caplog: pytest.LogCaptureFixture
+):
     """The faulty tenant is `error` with a one-line reason; the others are unchanged."""
+    caplog.set_level(logging.WARNING)
     hits_before = campaign.elsewhere.hits
     remove = _inject(campaign, source, kind)
     try:
@@ -226,6 +230,8 @@ def test_a_fault_errors_only_the_faulty_tenant(campaign: Campaign, source: str, 
     reasons = [e.message for e in victim.errors if e.source == reported_as]
     assert any(word in reason for reason in reasons for word in REASONS[kind]), reasons
     assert campaign.elsewhere.hits == hits_before, "a redirect target was fetched"
+    tracebacks = [r.getMessage() for r in caplog.records if r.exc_info]
+    assert not tracebacks, "a fault reached an unexpected-exception path"
     assert campaign.clean is not None
     for tenant in campaign.fleet.tenants[1:]:
         assert _results(report, tenant.tenant_id) == _results(campaign.clean, tenant.tenant_id)
