@@ -20,7 +20,8 @@
   function matches(d, text, st, ru) {
     if (text && d.tenant.toLowerCase().indexOf(text) === -1) { return false; }
     if (st === "problem" ? d.status === "pass" : (st && d.status !== st)) { return false; }
-    return !ru || has(d.rules, ru);
+    // With Status "pass", a rule picks the tenants that pass it; otherwise those failing it.
+    return !ru || (st === "pass" ? !has(d.rules, ru) : has(d.rules, ru));
   }
 
   function apply() {

@@ -52,10 +52,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         code = handler(args)
         sys.stdout.flush()  # inside the try: a reader that left is seen here, not at exit
     except InputError as exc:
-        print(f"auditor: {exc}", file=sys.stderr)
+        print(f"auditor: {_safe_lines(exc)}", file=sys.stderr)
         return EXIT_USAGE
     except UsageError as exc:
-        print(f"auditor: {exc}\n(see `auditor {args.command} --help`)", file=sys.stderr)
+        print(f"auditor: {_safe_lines(exc)}\n(see `auditor {args.command} --help`)",
+              file=sys.stderr)
         return EXIT_USAGE
     except UnavailableError as exc:
         print(f"auditor: {exc}", file=sys.stderr)
@@ -68,12 +69,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     return code
 
 
+def _safe_lines(exc: Exception) -> str:
+    """The message with control characters escaped, keeping its own line breaks."""
+    from auditor.report.text import terminal_safe  # noqa: PLC0415 - keep --help fast
+
+    return "\n".join(terminal_safe(line) for line in str(exc).split("\n"))
+
+
+class TerminalSafeFormatter(logging.Formatter):
+    """Log lines with the message's control and bidi characters escaped.
+
+    Log messages quote tenant data (an AWS error text, an Okta error summary): on a
+    terminal, ESC or CR in them could rewrite earlier lines. Tracebacks are ours and
+    keep their line breaks.
+    """
+
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 - logging's name
+        """Escape the message, then format as usual."""
+        from auditor.report.text import terminal_safe  # noqa: PLC0415 - only once logging
+
+        record.message = terminal_safe(record.message)
+        return super().formatMessage(record)
+
+
 def _setup_logging(level: str) -> None:
-    logging.basicConfig(
-        level=getattr(logging, level.upper()),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(TerminalSafeFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=getattr(logging, level.upper()), handlers=[handler])
     # boto's and aiohttp's debug output includes request headers: never below warning.
     for noisy in ("botocore", "boto3", "urllib3", "aiohttp", "s3transfer"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))

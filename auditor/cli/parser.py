@@ -35,8 +35,9 @@ EPILOG = """\
 exit codes:
   0  no failing result at or above --fail-on
   1  failing results
-  2  bad usage, config or rule pack (nothing audited)
-  3  at least one tenant could not be fully audited (collection error)
+  2  bad usage, config, rule pack or waiver file (nothing audited)
+  3  at least one tenant could not be fully audited (collection error),
+     or the run could not be recorded
 
 Every flag has an environment variable: AUDITOR_CONFIG, AUDITOR_FORMAT,
 AUDITOR_OUTPUT, AUDITOR_FAIL_ON, AUDITOR_LOG_LEVEL, AUDITOR_NO_ALERTS.
@@ -79,7 +80,27 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for register in COMMAND_GROUPS:
         register(commands)
+    _accept_common_flags_everywhere(parser)
     return parser
+
+
+def _accept_common_flags_everywhere(parser: argparse.ArgumentParser) -> None:
+    """``--log-level`` after the command too (``auditor audit --all --log-level debug``).
+
+    Each (sub)command gets its own copy with ``SUPPRESS`` as default: given there, it wins;
+    absent, the top-level value (flag, variable or default) stays in the namespace.
+    """
+    for action in parser._actions:  # noqa: SLF001 - argparse exposes no walker
+        if isinstance(action, argparse._SubParsersAction):  # noqa: SLF001
+            for sub in dict.fromkeys(action.choices.values()):  # aliases share a parser
+                sub.add_argument(
+                    "--log-level",
+                    choices=LOG_LEVELS,
+                    type=str.lower,
+                    default=argparse.SUPPRESS,
+                    help=f"how much to log on stderr (env {ENV_LOG_LEVEL}; default warning)",
+                )
+                _accept_common_flags_everywhere(sub)
 
 
 def env(name: str, default: str | None = None) -> str | None:

@@ -78,14 +78,15 @@ def report_formats(text: str) -> list[ReportFormat]:
 
 def audit_and_tell(request: AuditRequest) -> int:
     """Run the shared audit flow with a progress bar; the verdict goes to stderr."""
-    from auditor.report.text import format_summary  # noqa: PLC0415 - keep --help fast
+    from auditor.report.text import format_summary, terminal_safe  # noqa: PLC0415
 
     outcome = audit_and_record(request, on_done=Progress(len(request.tenants)))
     print(format_summary(outcome.report, outcome.written), file=sys.stderr)
     if outcome.write_failure is not None:
         print(f"auditor: the reports were NOT written: {outcome.write_failure}", file=sys.stderr)
     if outcome.store_failure is not None:
-        print(f"auditor: the run was NOT recorded in the store ({outcome.store_failure}); "
+        failure = terminal_safe(outcome.store_failure)
+        print(f"auditor: the run was NOT recorded in the store ({failure}); "
               "drift and finding history are missing from these reports", file=sys.stderr)
     if outcome.alerts is not None:
         for line in outcome.alerts.lines():

@@ -19,7 +19,12 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from auditor.collect.okta_client import OktaCallError
+from auditor.collect.okta_client import (
+    OktaCallError,
+    RefusedResponseError,
+    read_bounded,
+    redirect_reason,
+)
 from auditor.collect.shape import parse
 from auditor.snapshot import OidcDiscovery
 from auditor.urls import origin
@@ -30,13 +35,24 @@ MAX_BYTES = 1 << 20
 
 def issuer_origin_allowed(issuer: str, allowed_origins: list[str]) -> bool:
     """True when ``issuer`` is a clean URL on one of ``allowed_origins``."""
+    return issuer_refusal(issuer, allowed_origins) is None
+
+
+def issuer_refusal(issuer: str, allowed_origins: list[str]) -> str | None:
+    """Why ``issuer`` must not be fetched, or None when it is a clean URL on the org.
+
+    An OIDC issuer has no query or fragment (OpenID Connect Discovery section 3), and a
+    fragment can hide a host from a reader (``https://org#@127.0.0.1:1234``).
+    """
     parts = urlsplit(issuer)
-    if parts.username or parts.password or parts.query or parts.fragment:
-        return False
-    if any(c.isspace() for c in issuer):
-        return False
+    if parts.query or parts.fragment or "?" in issuer or "#" in issuer:
+        return "has a query or fragment, which an OIDC issuer never has"
+    if parts.username or parts.password or any(c.isspace() for c in issuer):
+        return "is not on the tenant's Okta org"
     where = origin(issuer)
-    return where is not None and any(where == origin(a) for a in allowed_origins)
+    if where is None or not any(where == origin(a) for a in allowed_origins):
+        return "is not on the tenant's Okta org"
+    return None
 
 
 def discovery_url(issuer: str) -> str:
@@ -55,11 +71,17 @@ async def fetch_discovery(issuer: str, *, seconds: float) -> OidcDiscovery:
         aiohttp.ClientSession(timeout=client_timeout) as session,
         session.get(url, allow_redirects=False, headers={"Accept": "application/json"}) as resp,
     ):
+        if 300 <= resp.status < 400:
+            raise OktaCallError(f"GET {url}: {redirect_reason(resp)}", status=resp.status)
         if resp.status != 200:
             raise OktaCallError(f"GET {url}: HTTP {resp.status}", status=resp.status)
-        body = await resp.content.read(MAX_BYTES + 1)
-    if len(body) > MAX_BYTES:
-        raise OktaCallError(f"GET {url}: document larger than 1 MiB")
+        if resp.content_type != "application/json":
+            shown = resp.content_type[:100]
+            raise OktaCallError(f"GET {url}: answered with content type {shown!r}, not JSON")
+        try:
+            body = await read_bounded(resp, MAX_BYTES)
+        except RefusedResponseError as exc:
+            raise OktaCallError(f"GET {url}: {exc.reason}") from None
     try:
         doc: Any = json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError):

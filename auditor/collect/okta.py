@@ -17,8 +17,9 @@ from urllib.parse import quote
 
 import aiohttp
 
-from auditor.collect.discovery import fetch_discovery, issuer_origin_allowed
+from auditor.collect.discovery import fetch_discovery, issuer_refusal
 from auditor.collect.okta_client import (
+    GuardedSession,
     OktaCallError,
     OktaNotFoundError,
     OktaReader,
@@ -128,12 +129,15 @@ async def collect_okta(
         )
         return half, errors.items
 
-    async with client:
+    session = GuardedSession.attached_to(client)
+    try:
         reader = OktaReader(client, config.org_url)
         half = await _collect_app_parts(
             reader, config=config, app_id=app_id, hasher=hasher, errors=errors,
             discovery=discovery,
         )
+    finally:
+        await session.close()
     return half, errors.items
 
 
@@ -288,10 +292,10 @@ async def _discovery_section(
     if issuer is None:
         return Section.skipped(unknown_reason)
     allowed = [config.org_url] + ([config.custom_domain_url] if config.custom_domain_url else [])
-    if not issuer_origin_allowed(issuer, allowed):
+    refusal = issuer_refusal(issuer, allowed)
+    if refusal is not None:
         return Section.skipped(
-            f"issuer {issuer!r} is not on the tenant's Okta org ({', '.join(allowed)}); "
-            "not fetched"
+            f"issuer {issuer!r} {refusal} ({', '.join(allowed)}); not fetched"
         )
     try:
         return Section.ok(await fetch_discovery(issuer, seconds=config.request_timeout))

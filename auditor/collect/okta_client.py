@@ -28,7 +28,7 @@ import json
 import logging
 import re
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode, urljoin, urlsplit
 
 import aiohttp
 from okta.cache.no_op_cache import NoOpCache
@@ -45,6 +45,9 @@ _SDK_LOGGER = "okta-sdk-python"
 _LINK = re.compile(r'<([^>]*)>\s*;\s*rel="?([^";]+)"?')
 MAX_PAGES = 500
 MAX_ERROR_DETAIL = 300
+# One Okta answer larger than this is refused unread: a page of 200 apps or users is
+# well under 1 MiB, and a hostile or broken server must not fill our memory.
+MAX_BODY_BYTES = 4 << 20
 
 
 class OktaCallError(Exception):
@@ -58,6 +61,104 @@ class OktaCallError(Exception):
 
 class OktaNotFoundError(OktaCallError):
     """Okta answered 404 for the object."""
+
+
+class RefusedResponseError(aiohttp.ClientError):
+    """An answer the guarded session will not hand to the SDK (a redirect, a huge body).
+
+    An ``aiohttp.ClientError``, so the SDK returns it as the call's error instead of
+    raising; ``reason`` is safe to show.
+    """
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
+
+
+class _GuardedResponse:
+    """The SDK's view of one answer: the real response, with ``text()`` bounded."""
+
+    def __init__(self, response: aiohttp.ClientResponse) -> None:
+        self._response = response
+
+    def __getattr__(self, name: str) -> Any:  # noqa: ANN401 - forwards to aiohttp
+        return getattr(self._response, name)
+
+    async def text(self) -> str:
+        """The body, refused when it is a redirect or larger than :data:`MAX_BODY_BYTES`."""
+        response = self._response
+        if 300 <= response.status < 400:
+            raise RefusedResponseError(redirect_reason(response))
+        body = await read_bounded(response, MAX_BODY_BYTES)
+        try:
+            return body.decode(response.charset or "utf-8", errors="replace")
+        except LookupError:  # a charset Python does not know: JSON is UTF-8 anyway
+            return body.decode("utf-8", errors="replace")
+
+
+async def read_bounded(response: aiohttp.ClientResponse, limit: int) -> bytes:
+    """The whole body, or :class:`RefusedResponseError` as soon as it passes ``limit``.
+
+    ``content.read(n)`` returns what has arrived, up to ``n``: reading chunks until the
+    end is the only way to know the size without trusting ``Content-Length``.
+    """
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := await response.content.read(1 << 16):
+        size += len(chunk)
+        if size > limit:
+            raise RefusedResponseError(f"answer larger than {limit >> 20} MiB; not read")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def redirect_reason(response: aiohttp.ClientResponse) -> str:
+    """A 3xx in words, naming the origin of its ``Location`` (never the path or query)."""
+    location = response.headers.get("Location", "")
+    target = origin(urljoin(str(response.url), location)) if location else None
+    where = f"{target[0]}://{target[1]}:{target[2]}" if target else "an unusable URL"
+    return f"HTTP {response.status} redirect to {where}; redirects are not followed"
+
+
+class _GuardedContext:
+    def __init__(self, pending: Any) -> None:  # noqa: ANN401 - aiohttp's request manager
+        self._pending = pending
+
+    async def __aenter__(self) -> _GuardedResponse:
+        return _GuardedResponse(await self._pending.__aenter__())
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._pending.__aexit__(*exc)
+
+
+class GuardedSession:
+    """The session the SDK's HTTP client sends through: no redirects, bounded bodies.
+
+    aiohttp follows redirects by default and the SDK never says otherwise, so a 302 from
+    (or in front of) the org would be followed to another host, with our Authorization
+    header on the first hop's terms and that host's body read as the app. Every request
+    here carries ``allow_redirects=False``, and a 3xx becomes an error naming where it
+    pointed, never fetched.
+    """
+
+    def __init__(self) -> None:
+        self._session = aiohttp.ClientSession()
+
+    @classmethod
+    def attached_to(cls, client: Client) -> GuardedSession:
+        """A new session that ``client``'s request executor sends everything through."""
+        session = cls()
+        client.get_request_executor().set_session(session)
+        return session
+
+    def request(self, **params: Any) -> _GuardedContext:  # noqa: ANN401 - the SDK's params
+        """What the SDK's ``HTTPClient.send_request`` calls."""
+        params["allow_redirects"] = False
+        return _GuardedContext(self._session.request(**params))
+
+    async def close(self) -> None:
+        """Close the real session."""
+        await self._session.close()
 
 
 def build_client(config: OktaConfig) -> Client:
@@ -184,6 +285,12 @@ class OktaReader:
             raise _call_error(path, error)
         if response is None or body is None:
             raise OktaCallError(f"GET {path}: no response from Okta")
+        content_type = getattr(response, "content_type", "")
+        if content_type != "application/json" and not content_type.endswith("+json"):
+            # A captive portal, a proxy's error page or a misrouted host: not Okta's API.
+            raise OktaCallError(
+                f"GET {path}: answered with content type {_short(content_type)!r}, not JSON"
+            )
         try:
             parsed = json.loads(body) if isinstance(body, str) else body
         except json.JSONDecodeError as exc:
@@ -198,6 +305,8 @@ def _call_error(path: str, error: object) -> OktaCallError:
     status = getattr(error, "status", None)
     code = getattr(error, "error_code", None)
     summary = getattr(error, "error_summary", None)
+    if isinstance(error, RefusedResponseError):
+        return OktaCallError(f"GET {path}: {_short(error.reason)}")
     if isinstance(error, (aiohttp.ClientError, asyncio.TimeoutError, OSError)):
         return OktaCallError(f"GET {path}: {_describe_transport(error)}")
     if status is None:

@@ -8,6 +8,7 @@ Tenants run concurrently, bounded; one tenant's failure never touches another's.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -25,6 +26,7 @@ from auditor.snapshot import (
 )
 
 if TYPE_CHECKING:
+    from auditor.collect.cognito import CognitoClientSettings
     from auditor.collect.secrets import SecretHasher
     from auditor.config import TenantConfig
 
@@ -43,13 +45,21 @@ def utc_now() -> str:
 
 
 async def collect_tenant(
-    tenant: TenantConfig, base_domain: str, hasher: SecretHasher
+    tenant: TenantConfig,
+    base_domain: str,
+    hasher: SecretHasher,
+    *,
+    cognito_settings: CognitoClientSettings | None = None,
 ) -> TenantSnapshot:
-    """Both halves of one tenant. Never raises for what a service or the network does."""
+    """Both halves of one tenant. Never raises for what a service or the network does.
+
+    ``cognito_settings`` (timeouts, attempts) default to the nightly audit's.
+    """
     collected_at = utc_now()
     try:
         cognito, cognito_errors = await asyncio.to_thread(
-            collect_cognito, tenant, base_domain, hasher
+            functools.partial(collect_cognito, settings=cognito_settings),
+            tenant, base_domain, hasher,
         )
     except Exception as exc:
         log.exception("tenant %s: Cognito collector failed", tenant.id)
@@ -84,20 +94,23 @@ async def collect_tenant(
     )
 
 
-async def collect_fleet(
+async def collect_fleet(  # noqa: PLR0913 - the run's context, passed explicitly
     tenants: Sequence[TenantConfig],
     base_domain: str,
     hasher: SecretHasher,
     *,
     concurrency: int,
     on_done: ProgressCallback | None = None,
+    cognito_settings: CognitoClientSettings | None = None,
 ) -> list[TenantSnapshot]:
     """Every tenant, ``concurrency`` at a time, in the order given."""
     gate = asyncio.Semaphore(concurrency)
 
     async def one(tenant: TenantConfig) -> TenantSnapshot:
         async with gate:
-            snapshot = await collect_tenant(tenant, base_domain, hasher)
+            snapshot = await collect_tenant(
+                tenant, base_domain, hasher, cognito_settings=cognito_settings
+            )
         if on_done is not None:
             on_done(snapshot)
         return snapshot

@@ -1,12 +1,18 @@
-"""Text output for a terminal: the run's short verdict and drift as lines.
+r"""Text output for a terminal: the run's short verdict and drift as lines.
 
 Beside the JSON and HTML reporters, and like them it only renders: it returns strings
 and the CLI decides where they go (the verdict to stderr, drift to stdout).
+
+Tenant data is hostile, and a terminal obeys what it prints: an Okta ``errorSummary``
+of ``"\x1b[2K\rFAKE LINE: all good"`` would erase the real line and print a lie. Every
+piece of untrusted text passes through :func:`terminal_safe` before it is printed;
+JSON reports keep the raw values.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from typing import TYPE_CHECKING
 
 from auditor.results import ResultStatus, TenantStatus
@@ -23,6 +29,21 @@ _STATUS_LABEL = {TenantStatus.PASS: "pass", TenantStatus.FAIL: "FAIL", TenantSta
 _MAX_LISTED = 3
 
 
+# C0 controls (newline and tab included: a value is one line), DEL, C1 controls, and the
+# bidi embeddings, overrides and isolates that reorder what follows them on screen.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+
+
+def terminal_safe(text: object) -> str:
+    """``text`` with every control or bidi character written as a visible escape."""
+    return _UNSAFE.sub(_escape, str(text))
+
+
 def truncate(text: str, limit: int) -> str:
     """``text`` cut to at most ``limit`` characters, the last one an ellipsis when cut."""
     return text if len(text) <= limit else text[: limit - 1] + ELLIPSIS
@@ -31,15 +52,17 @@ def truncate(text: str, limit: int) -> str:
 def short_value(value: object, limit: int = MAX_VALUE) -> str:
     """A value on one line: strings as they are, anything else as compact sorted JSON."""
     text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
-    return truncate(text, limit)
+    return terminal_safe(truncate(text, limit))
 
 
 def format_drift(entry: DriftEntry) -> str:
     """One drift entry as a line: ``path: + added - removed`` or ``path: before -> after``."""
     if entry.added or entry.removed:
-        parts = [f"+ {v}" for v in entry.added or []] + [f"- {v}" for v in entry.removed or []]
-        return f"{entry.path}: {', '.join(parts)}"
-    return f"{entry.path}: {short_value(entry.before)} -> {short_value(entry.after)}"
+        parts = [f"+ {short_value(v)}" for v in entry.added or []]
+        parts += [f"- {short_value(v)}" for v in entry.removed or []]
+        return f"{terminal_safe(entry.path)}: {', '.join(parts)}"
+    path = terminal_safe(entry.path)
+    return f"{path}: {short_value(entry.before)} -> {short_value(entry.after)}"
 
 
 def format_summary(report: RunReport, written: Sequence[str]) -> str:
@@ -54,11 +77,13 @@ def format_summary(report: RunReport, written: Sequence[str]) -> str:
             (r for r in tenant.results if r.status is ResultStatus.FAIL),
             key=lambda r: -r.severity.rank,
         )
-        parts = [f"{r.rule_id} ({r.severity.value})" for r in failing[:_MAX_LISTED]]
+        parts = [f"{terminal_safe(r.rule_id)} ({r.severity.value})" for r in failing[:_MAX_LISTED]]
         if len(failing) > _MAX_LISTED:
             parts.append(f"+{len(failing) - _MAX_LISTED} more")
         if tenant.errors:
-            parts.insert(0, f"{len(tenant.errors)} collection error(s): {tenant.errors[0].message}")
-        lines.append(f"  {_STATUS_LABEL[tenant.status]:<5} {tenant.tenant_id}: {'; '.join(parts)}")
-    lines += [f"wrote {path}" for path in written]
+            first = terminal_safe(tenant.errors[0].message)
+            parts.insert(0, f"{len(tenant.errors)} collection error(s): {first}")
+        label, who = _STATUS_LABEL[tenant.status], terminal_safe(tenant.tenant_id)
+        lines.append(f"  {label:<5} {who}: {'; '.join(parts)}")
+    lines += [f"wrote {terminal_safe(path)}" for path in written]
     return "\n".join(lines)

@@ -7,20 +7,15 @@ everything else through. Nothing here mocks boto3 or the collector.
 
 from __future__ import annotations
 
-import json
-import re
+import logging
 import socket
-import threading
 import time
-import urllib.error
-import urllib.request
 import uuid
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs
 
 import pytest
+from aws_fault_proxy import FaultProxy
 
 from auditor.collect.cognito import CognitoClientSettings, collect_cognito
 from auditor.config import TenantConfig
@@ -91,112 +86,6 @@ def closed_loopback_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-@dataclass
-class _Fault:
-    status: int
-    body: dict[str, Any]
-    times: int | None  # None: every time
-
-    def payload(self, *, query: bool) -> bytes:
-        if not query:
-            return json.dumps(self.body).encode()
-        # STS (query protocol) speaks XML.
-        return (
-            "<ErrorResponse><Error><Type>Sender</Type>"
-            f"<Code>{self.body['__type']}</Code><Message>{self.body['message']}</Message>"
-            "</Error><RequestId>1</RequestId></ErrorResponse>"
-        ).encode()
-
-
-@dataclass
-class FaultProxy:
-    """Loopback HTTP server in front of moto: answers chosen operations, forwards the rest."""
-
-    upstream: str
-    faults: dict[str, _Fault] = field(default_factory=dict)
-    # (operation, access key id) of every request received, faulted or forwarded.
-    seen: list[tuple[str, str]] = field(default_factory=list)
-    server: ThreadingHTTPServer | None = None
-
-    @property
-    def url(self) -> str:
-        """``http://127.0.0.1:PORT``."""
-        assert self.server is not None
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def fail(
-        self, operation: str, code: str, message: str = "", *, times: int | None = None
-    ) -> None:
-        """Answer ``operation`` with this AWS error ``times`` times (None: always)."""
-        self.faults[operation] = _Fault(400, {"__type": code, "message": message}, times)
-
-    def answer(self, operation: str, body: dict[str, Any]) -> None:
-        """Answer ``operation`` with this 200 body, always."""
-        self.faults[operation] = _Fault(200, body, None)
-
-    def count(self, operation: str) -> int:
-        """How many requests for ``operation`` arrived (attempts, retries included)."""
-        return sum(1 for op, _ in self.seen if op == operation)
-
-    def start(self) -> None:
-        """Serve on 127.0.0.1 and a free port, in a daemon thread."""
-        proxy = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                target = self.headers.get("X-Amz-Target")
-                if target:
-                    operation = target.rsplit(".", 1)[-1]
-                else:  # STS speaks the query protocol
-                    operation = parse_qs(body.decode()).get("Action", ["?"])[0]
-                key = re.search(r"Credential=([^/]+)/", self.headers.get("Authorization", ""))
-                proxy.seen.append((operation, key.group(1) if key else ""))
-                fault = proxy.faults.get(operation)
-                if fault is not None and fault.times != 0:
-                    if fault.times is not None:
-                        fault.times -= 1
-                    self._send(fault.status, fault.payload(query=not target), None)
-                    return
-                request = urllib.request.Request(  # noqa: S310 - loopback moto URL
-                    proxy.upstream + self.path,
-                    data=body,
-                    headers={k: v for k, v in self.headers.items() if k.lower() != "host"},
-                    method="POST",
-                )
-                try:
-                    with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310
-                        self._send(response.status, response.read(), response.headers)
-                except urllib.error.HTTPError as error:
-                    self._send(error.code, error.read(), error.headers)
-
-            def _send(self, status: int, payload: bytes, headers: Any) -> None:
-                self.send_response(status)
-                content_type = headers.get("Content-Type") if headers else None
-                if content_type is None:
-                    content_type = "application/x-amz-json-1.1"
-                    if payload.startswith(b"<"):
-                        content_type = "text/xml"
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        ).start()
-
-    def stop(self) -> None:
-        """Stop serving and close the socket."""
-        if self.server is not None:
-            self.server.shutdown()
-            self.server.server_close()
 
 
 @pytest.fixture
@@ -420,6 +309,34 @@ def test_missing_credentials_are_an_error(
     assert "no usable AWS credentials" in errors[0].message
     assert "AWS_PROFILE" in errors[0].message
     assert half.app_clients.status is SectionStatus.ERROR
+
+
+def test_a_fatal_failure_is_told_once_and_later_sections_only_point_at_it(
+    tenant: Tenant,
+    hasher: SecretHasher,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Without credentials, idp and domain never name ListUserPoolClients or repeat the hint."""
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    caplog.set_level(logging.WARNING)
+
+    for _ in range(2):  # two tenants of one run failing the same way
+        _, errors = collect_cognito(tenant.config(), BASE_DOMAIN, hasher, settings=FAST)
+        assert [e.section for e in errors] == ["app_clients", "idp", "domain"]
+        assert "ListUserPoolClients" in errors[0].message
+        assert "AWS_PROFILE" in errors[0].message  # the report keeps the fix per tenant
+        for later in errors[1:]:
+            assert "ListUserPoolClients" not in later.message
+            assert "AWS_PROFILE" not in later.message
+            assert "app_clients" in later.message
+
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert logged.count("AWS_PROFILE") <= 1
+    assert "ListUserPoolClients" not in "".join(
+        r.getMessage() for r in caplog.records if "cognito idp" in r.getMessage()
+    )
 
 
 def test_access_denied_names_the_missing_iam_action(

@@ -255,6 +255,17 @@ def test_off_org_issuer_is_never_fetched(okta_org):
     assert "not on the tenant's Okta org" in half.discovery.reason
 
 
+@pytest.mark.parametrize("suffix", ["?x=1", "#@127.0.0.1:1234", "/?", "#"])
+def test_issuer_with_a_query_or_fragment_is_never_fetched(okta_org, suffix):
+    """An org issuer with a query or fragment is refused before any discovery request."""
+    before = len(okta_org.requests)
+    half, errors = collect(okta_org, issuer=okta_org.issuer + suffix)
+    assert half.discovery.status is SectionStatus.SKIPPED
+    assert "query or fragment" in half.discovery.reason
+    assert errors == []
+    assert not any("openid-configuration" in r.path for r in okta_org.requests[before:])
+
+
 def test_masked_secrets_are_marked_not_hashed(okta_org):
     """Okta's masked secrets are recorded as masked, with no fingerprint or digest."""
     okta_org.mask_secrets()
@@ -392,3 +403,72 @@ def test_discovery_document_of_the_wrong_shape_is_an_error_naming_the_field(okta
     assert half.discovery.status is SectionStatus.ERROR
     assert half.app.status is OK
     assert half.grants.status is OK
+
+
+# ------------------------------------------------------- redirects and oversized answers
+
+
+class _Receiver:
+    """A loopback HTTP server on another origin that counts what reaches it."""
+
+    def __init__(self, body: bytes) -> None:
+        self.hits: list[str] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                receiver.hits.append(self.path)
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format, *args) -> None:  # noqa: A002
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.origin = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.mark.parametrize("status", [301, 302, 307, 308])
+def test_a_redirect_off_the_org_is_an_error_and_never_followed(okta_org, status):
+    """A 3xx from Okta errors its section, names where it pointed, and is never fetched."""
+    other = _Receiver(json.dumps({"id": okta_org.app_id, "status": "ACTIVE"}).encode())
+    okta_org.faults.append(
+        Fault.redirect(f"{other.origin}/api/v1/apps/x", f"/api/v1/apps/{okta_org.app_id}",
+                       status=status)
+    )
+    try:
+        half, errors = collect(okta_org)
+    finally:
+        other.close()
+    assert other.hits == []
+    assert half.app.status is SectionStatus.ERROR
+    assert [e.section for e in errors] == ["app"]
+    assert f"HTTP {status} redirect to {other.origin}" in errors[0].message
+    assert "not followed" in errors[0].message
+
+
+def test_an_answer_of_the_wrong_content_type_is_an_error(okta_org):
+    """An HTML page where Okta's JSON belongs errors its section, naming the type."""
+    okta_org.faults.append(Fault.wrong_content_type("/api/v1/apps/*/grants"))
+    half, errors = collect(okta_org)
+    assert half.grants.status is SectionStatus.ERROR
+    assert [e.section for e in errors] == ["grants"]
+    assert "content type 'text/html', not JSON" in errors[0].message
+    assert half.app.status is OK
+
+
+def test_a_huge_answer_is_refused_unread(okta_org):
+    """A 10 MB answer (valid JSON padded with spaces) errors its section, unparsed."""
+    okta_org.faults.append(Fault.big_body(10_000_000, "/api/v1/apps/*/grants"))
+    half, errors = collect(okta_org)
+    assert half.grants.status is SectionStatus.ERROR
+    assert "larger than 4 MiB; not read" in errors[0].message
+    assert half.app.status is OK

@@ -169,6 +169,15 @@ def test_filters_from_the_url_fragment_hide_other_tenants(page: Path, tmp_path: 
     assert '<article class="r" data-rule="okta_app_oidc_web" hidden="">' in dom
 
 
+def test_rule_filter_with_status_pass_shows_tenants_passing_that_rule(
+    page: Path, tmp_path: Path
+) -> None:
+    """#status=pass&rule=R shows the passing tenants (they pass R) instead of none."""
+    dom = _chromium(tmp_path, page.as_uri() + "#status=pass&rule=okta_app_oidc_web", "--dump-dom")
+    assert "Showing 2 of 4 tenants" in dom
+    assert _hidden_tenants(dom) == {"globex", "initech"}
+
+
 def test_screenshot_renders(page: Path, tmp_path: Path) -> None:
     """Chromium paints the page to a non-trivial PNG (kept in tmp_path for a person to look at)."""
     shot = tmp_path / "report.png"

@@ -426,6 +426,20 @@ CASES = [
         {"cognito_idp_issuer_matches": fail("is not on https://acme.okta.com", "host")},
     ),
     Case(
+        "issuer on the org with a query (never fetched)",
+        lambda s: issuer_off_org(s, "https://acme.okta.com?x=1"),
+        {"cognito_idp_issuer_matches": fail("has a query ?x=1", "OpenID Connect Discovery")},
+    ),
+    Case(
+        "issuer on the org with a fragment hiding a host (never fetched)",
+        lambda s: issuer_off_org(s, "https://acme.okta.com#@127.0.0.1:1234"),
+        {
+            "cognito_idp_issuer_matches": fail(
+                "has a fragment #@127.0.0.1:1234", "an OIDC issuer has no query or fragment"
+            )
+        },
+    ),
+    Case(
         "issuer with a trailing slash",
         setting(f"{DETAILS}.oidc_issuer", "https://acme.okta.com/"),
         {"cognito_idp_issuer_matches": fail("has a trailing slash")},

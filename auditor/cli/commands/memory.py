@@ -112,11 +112,11 @@ def show_command(args: argparse.Namespace) -> int:
         for tenant in select_tenants(config, args.tenant, every=args.all):
             base = store.baseline(tenant.id)
             if base is None:
-                print(f"{tenant.id}: no baseline (run `auditor baseline accept`)")
+                print(f"{safe(tenant.id)}: no baseline (run `auditor baseline accept`)")
             else:
-                why = f": {base.reason}" if base.reason else ""
-                print(f"{tenant.id}: run {base.run_id}, accepted "
-                      f"{base.accepted_at:%Y-%m-%d %H:%M}Z by {base.accepted_by}{why}")
+                why = f": {safe(base.reason)}" if base.reason else ""
+                print(f"{safe(tenant.id)}: run {safe(base.run_id)}, accepted "
+                      f"{base.accepted_at:%Y-%m-%d %H:%M}Z by {safe(base.accepted_by)}{why}")
     finally:
         store.close()
     return EXIT_OK
@@ -139,7 +139,8 @@ def accept_command(args: argparse.Namespace) -> int:
             except NoRunRecorded:
                 missing.append(tenant.id)
                 continue
-            print(f"{tenant.id}: baseline is now run {base.run_id} (accepted by {by})")
+            print(f"{safe(tenant.id)}: baseline is now run {safe(base.run_id)} "
+                  f"(accepted by {safe(by)})")
     finally:
         store.close()
     if missing:
@@ -160,12 +161,13 @@ def history_command(args: argparse.Namespace) -> int:
         select_tenants(config, [args.tenant], every=False)
         runs = store.runs(args.tenant, limit=args.limit + 1)
         if not runs:
-            print(f"{args.tenant}: no recorded run (run `auditor audit --tenant {args.tenant}`)")
+            who = safe(args.tenant)
+            print(f"{who}: no recorded run (run `auditor audit --tenant {who}`)")
             return EXIT_OK
         for newer, older in zip(runs[: args.limit], [*runs[1:], None], strict=False):
             status = newer.tenants.get(args.tenant, newer.outcome)
-            print(f"{newer.started_at:%Y-%m-%d %H:%M:%S}Z  {newer.id}  {newer.trigger:<8}  "
-                  f"{status.value}")
+            print(f"{newer.started_at:%Y-%m-%d %H:%M:%S}Z  {safe(newer.id)}  "
+                  f"{safe(newer.trigger):<8}  {safe(status.value)}")
             if older is None:
                 continue
             changes = diff_snapshots(
@@ -203,19 +205,34 @@ def diff_command(args: argparse.Namespace) -> int:
             )
         except UnknownRun as exc:
             raise UsageError(f"{exc} (see `auditor history --tenant {args.tenant}`)") from None
-        if after is None:
-            raise UsageError(f"run {to_run} did not audit {args.tenant}")
+        for run_id, snapshot in ((to_run, after), (from_run, before)):
+            if run_id and snapshot is None:
+                # Store.snapshot cannot tell an unknown run from one without the tenant.
+                raise UsageError(
+                    f"no run {safe(run_id)} recorded {safe(args.tenant)} "
+                    f"(see `auditor history --tenant {safe(args.tenant)}`)"
+                )
+        if after is None:  # to_run is set, so the loop above has already refused this
+            raise UsageError(f"run {safe(to_run)} did not audit {safe(args.tenant)}")
         if before is None:
-            print(f"{args.tenant}: nothing to compare run {to_run} with (its first run)")
+            print(f"{safe(args.tenant)}: nothing to compare run {safe(to_run)} with "
+                  "(its first run)")
             return EXIT_OK
         changes = diff_snapshots(before, after, "previous")
         if not changes:
-            print(f"{args.tenant}: no change")
+            print(f"{safe(args.tenant)}: no change")
         for entry in changes:
             print(format_drift(entry))
     finally:
         store.close()
     return EXIT_OK
+
+
+def safe(value: object) -> str:
+    """Store and config text made harmless for a terminal (see ``terminal_safe``)."""
+    from auditor.report.text import terminal_safe  # noqa: PLC0415 - keep --help fast
+
+    return terminal_safe(value)
 
 
 def _current_user() -> str:

@@ -53,16 +53,17 @@ def validate_command(args: argparse.Namespace) -> int:
 
 def list_command(args: argparse.Namespace) -> int:
     """The catalog: id, severity and title per rule (with --verbose, why and where from)."""
+    from auditor.report.text import terminal_safe as safe  # noqa: PLC0415
     from auditor.rules import default_rules_dir, load_rule_pack  # noqa: PLC0415
 
     pack = load_rule_pack(Path(args.rules) if args.rules else None)
     width = max(len(rule.id) for rule in pack.rules)
-    source = "built-in" if pack.path == default_rules_dir() else str(pack.path)
-    print(f"{pack.name} v{pack.version} ({source}), {len(pack.rules)} rules:")
+    source = "built-in" if pack.path == default_rules_dir() else safe(pack.path)
+    print(f"{safe(pack.name)} v{pack.version} ({source}), {len(pack.rules)} rules:")
     for rule in pack.rules:
-        print(f"  {rule.id:<{width}}  {rule.severity.value:<8}  {rule.title}")
+        print(f"  {rule.id:<{width}}  {rule.severity.value:<8}  {safe(rule.title)}")
         if args.verbose:
-            print(textwrap.indent(textwrap.fill(rule.rationale, 88), " " * 6))
+            print(textwrap.indent(textwrap.fill(safe(rule.rationale), 88), " " * 6))
             for ref in rule.references:
-                print(f"      - {ref}")
+                print(f"      - {safe(ref)}")
     return EXIT_OK

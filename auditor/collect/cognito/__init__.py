@@ -39,7 +39,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from auditor.collect.cognito.advice import Advisor, FailureError, Scrubber
+from auditor.collect.cognito.advice import Advisor, FailureError, Scrubber, first_time
 from auditor.collect.cognito.sections import Sections
 from auditor.collect.cognito.session import CognitoClientSettings, connect
 from auditor.collect.shape import ShapeError
@@ -110,6 +110,9 @@ class _Run:
     errors: list[CollectionError] = field(default_factory=list)
     # Set when every later call would fail the same way: the rest is not attempted.
     fatal: str | None = None
+    fatal_hint: str = ""
+    # The section that reported ``fatal`` (the others only point at it).
+    fatal_reported_by: SectionName | None = None
 
     def run(
         self, session: boto3.session.Session | None
@@ -118,7 +121,7 @@ class _Run:
         try:
             client = connect(self.advisor, session)
         except FailureError as failure:
-            self.fatal = failure.message
+            self.fatal, self.fatal_hint = failure.cause, failure.hint
         except Exception as exc:  # noqa: BLE001 - as in _section: a bug must become ERROR sections
             logger.error(  # noqa: TRY400 - no traceback: its text could quote response values
                 "bug while connecting to cognito for tenant %s: %s",
@@ -160,12 +163,13 @@ class _Run:
         collect: Callable[[CognitoIdentityProviderClient], Section[V]],
     ) -> Section[V]:
         if self.fatal is not None or client is None:
-            return self._error(name, f"not collected: {self.fatal}")
+            return self._not_attempted(name)
         try:
             return collect(client)
         except FailureError as failure:
             if failure.fatal:
-                self.fatal = failure.message
+                self.fatal, self.fatal_hint = failure.cause, failure.hint
+                return self._not_attempted(name)
             return self._error(name, failure.message)
         except ShapeError as exc:
             return self._error(name, exc.message)
@@ -180,8 +184,28 @@ class _Run:
                 name, _BUG.format(doing="reading this part", name=type(exc).__name__)
             )
 
-    def _error(self, name: SectionName, message: str) -> Section[Any]:
+    def _not_attempted(self, name: SectionName) -> Section[Any]:
+        """The failure every call would repeat: told in full once, then pointed at.
+
+        Later sections do not repeat the first call's name (it was not their call) or the
+        long hint: ``domain: not attempted, see app_clients``.
+        """
+        cause = self.fatal or "the AWS client could not be set up"
+        if self.fatal_reported_by is None:
+            self.fatal_reported_by = name
+            full = f"{cause}: {self.fatal_hint}" if self.fatal_hint else cause
+            # The hint goes to the log once per process; the report keeps it per tenant.
+            logged = full if self.fatal_hint and first_time(self.fatal_hint) else cause
+            return self._error(name, full, logged=logged)
+        return self._error(
+            name,
+            f"not attempted: the {self.fatal_reported_by} section's failure "
+            "would repeat on every call",
+        )
+
+    def _error(self, name: SectionName, message: str, *, logged: str | None = None) -> Section[Any]:
         message = self.advisor.scrubber.scrub(message)
         self.errors.append(CollectionError(source="cognito", section=name, message=message))
-        logger.warning("cognito %s not collected for tenant %s: %s", name, self.tenant_id, message)
+        shown = message if logged is None else self.advisor.scrubber.scrub(logged)
+        logger.warning("cognito %s not collected for tenant %s: %s", name, self.tenant_id, shown)
         return Section.error(message)

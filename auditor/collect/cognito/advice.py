@@ -10,6 +10,7 @@ value seen so far.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
 
@@ -74,10 +75,44 @@ class FailureError(Exception):
     refused credentials): the remaining sections are then not attempted.
     """
 
-    def __init__(self, message: str, *, fatal: bool = False) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, message: str, *, fatal: bool = False, hint: str = "") -> None:
+        full = f"{message}: {hint}" if hint else message
+        super().__init__(full)
+        self.message = full
+        self.cause = message  # without the hint: for the log once the hint was given
+        self.hint = hint
         self.fatal = fatal
+
+
+# The long "how to give the auditor credentials" hints already logged by this process:
+# a fleet without credentials fails every tenant the same way, and one hint is enough.
+_HINTS_LOGGED: set[str] = set()
+_HINTS_LOCK = threading.Lock()
+
+
+def first_time(hint: str) -> bool:
+    """True the first time this process asks about ``hint`` (then False)."""
+    with _HINTS_LOCK:
+        if hint in _HINTS_LOGGED:
+            return False
+        _HINTS_LOGGED.add(hint)
+        return True
+
+
+# The HTTP status of the last AWS answer read on this thread (each tenant's AWS calls
+# run on one thread): botocore's parse errors do not say what the status was.
+_LAST_STATUS = threading.local()
+
+
+def record_http_status(status: int) -> None:
+    """Remember the status of the answer this thread just received."""
+    _LAST_STATUS.value = status
+
+
+def last_http_status() -> int | None:
+    """The status of the last answer this thread received, if any."""
+    value = getattr(_LAST_STATUS, "value", None)
+    return value if isinstance(value, int) else None
 
 
 @dataclass
@@ -117,15 +152,17 @@ class Advisor:
         except (ResponseParserError, AttributeError, KeyError, TypeError) as exc:
             # botocore's parser meeting a body that breaks the service model: it raises
             # ResponseParserError, or trips over a list where the model says map.
+            status = last_http_status()
+            answered = f"answered HTTP {status} with" if status else "returned"
             raise FailureError(
-                f"{service}:{operation} returned a response of an unexpected shape "
+                f"{service}:{operation} {answered} a response of an unexpected shape "
                 f"({type(exc).__name__} while botocore parsed it): check that the endpoint "
                 "is really AWS (AWS_ENDPOINT_URL), or update the auditor for this API change",
             ) from None
         except (NoCredentialsError, PartialCredentialsError, CredentialRetrievalError) as exc:
             raise FailureError(
-                f"no usable AWS credentials for {service}:{operation} ({type(exc).__name__}): "
-                "give the auditor credentials through boto3's usual chain (AWS_PROFILE, "
+                f"no usable AWS credentials for {service}:{operation} ({type(exc).__name__})",
+                hint="give the auditor credentials through boto3's usual chain (AWS_PROFILE, "
                 "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, an instance or task role)",
                 fatal=True,
             ) from None
@@ -188,8 +225,8 @@ class Advisor:
             )
         if code in _BAD_CREDENTIALS_CODES:
             return FailureError(
-                f"AWS refused the auditor's credentials on {action} ({code}: {aws_message}): "
-                "refresh them (AWS_PROFILE, SSO login, access keys) and check that they "
+                f"AWS refused the auditor's credentials on {action} ({code}: {aws_message})",
+                hint="refresh them (AWS_PROFILE, SSO login, access keys) and check that they "
                 "belong to the account and partition of the user pool",
                 fatal=True,
             )

@@ -10,14 +10,16 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple, cast
+from urllib.parse import urljoin
 
 import botocore.loaders
 import botocore.session
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError
 
-from auditor.collect.cognito.advice import FailureError, NotFoundError
+from auditor.collect.cognito.advice import FailureError, NotFoundError, record_http_status
 from auditor.collect.shape import ShapeError, Wire, parse
+from auditor.urls import origin
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -132,6 +134,80 @@ def _assume_role(advisor: Advisor, sts: STSClient, role_arn: str) -> _Credential
     return credentials
 
 
+# One AWS answer larger than this is refused unread: Cognito's largest page (60 app
+# clients) is a few KiB, and a broken or hostile endpoint must not fill our memory.
+MAX_RESPONSE_BYTES = 4 << 20
+
+
+class ResponseTooLargeError(BotoCoreError):
+    """An AWS answer over :data:`MAX_RESPONSE_BYTES`, refused before it was parsed."""
+
+    fmt = "the answer was larger than {limit} MiB; not read"
+
+
+class RedirectRefusedError(BotoCoreError):
+    """A 3xx from an AWS endpoint: never followed (botocore does not), said plainly."""
+
+    fmt = "HTTP {status} redirect to {where}; redirects are not followed"
+
+
+class UnexpectedContentTypeError(BotoCoreError):
+    """A successful answer that is neither JSON nor XML (a captive portal, a proxy page)."""
+
+    fmt = "answered with content type {content_type!r}, not AWS's JSON or XML"
+
+
+def _refusal(request: Any, response: Any) -> BotoCoreError | None:  # noqa: ANN401 - botocore
+    """Why an answer is not AWS's, judged on its status and headers alone."""
+    status = int(response.status_code)
+    if 300 <= status < 400:
+        location = str(response.headers.get("location", ""))
+        target = origin(urljoin(str(request.url), location)) if location else None
+        where = f"{target[0]}://{target[1]}:{target[2]}" if target else "an unusable URL"
+        return RedirectRefusedError(status=status, where=where)
+    content_type = str(response.headers.get("content-type", "")).lower()
+    if 200 <= status < 300 and "json" not in content_type and "xml" not in content_type:
+        return UnexpectedContentTypeError(content_type=content_type[:100])
+    return None
+
+
+def _bounded_responses(client: Any) -> Any:  # noqa: ANN401 - any botocore client
+    """Make ``client`` read each answer in chunks and give up past the limit.
+
+    botocore reads a whole body into memory before parsing it, whatever its size. Its
+    ``before-send`` event lets a handler send the request itself: this one sends it with
+    the client's own HTTP session, reads at most the limit, and hands the body back as
+    the response's content (the attribute ``AWSResponse.content`` caches it in).
+    """
+    endpoint = client._endpoint  # noqa: SLF001 - botocore offers no other way to its sender
+
+    def send(request: Any, **_: Any) -> Any:  # noqa: ANN401 - botocore's request/response
+        # Without stream_output the HTTP session reads the whole body before returning.
+        streamed, request.stream_output = request.stream_output, True
+        try:
+            response = endpoint.http_session.send(request)
+        finally:
+            request.stream_output = streamed
+        record_http_status(int(response.status_code))
+        refused = _refusal(request, response)
+        if refused is not None:
+            response.raw.close()
+            raise refused
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in response.raw.stream(1 << 16):
+            size += len(chunk)
+            if size > MAX_RESPONSE_BYTES:
+                response.raw.close()
+                raise ResponseTooLargeError(limit=MAX_RESPONSE_BYTES >> 20)
+            chunks.append(chunk)
+        response._content = b"".join(chunks)  # noqa: SLF001 - see the docstring
+        return response
+
+    client.meta.events.register_first("before-send", send)
+    return client
+
+
 def _client(
     session: boto3.session.Session | None,
     service: str,
@@ -146,13 +222,15 @@ def _client(
     make: Callable[..., Any] = (
         session.client if session is not None else _fresh_botocore_session().create_client
     )
-    return make(
-        service,
-        region_name=region,
-        config=config,
-        aws_access_key_id=credentials.access_key_id,
-        aws_secret_access_key=credentials.secret_access_key,
-        aws_session_token=credentials.session_token,
+    return _bounded_responses(
+        make(
+            service,
+            region_name=region,
+            config=config,
+            aws_access_key_id=credentials.access_key_id,
+            aws_secret_access_key=credentials.secret_access_key,
+            aws_session_token=credentials.session_token,
+        )
     )
 
 

@@ -25,7 +25,10 @@ from auditor.config import is_loopback_host
 from auditor.emulator.okta import payloads
 from auditor.emulator.okta.payloads import JSON, IdFactory
 
-FaultKind = Literal["latency", "status", "rate_limit", "malformed_json", "drop_connection"]
+FaultKind = Literal[
+    "latency", "status", "rate_limit", "malformed_json", "drop_connection",
+    "redirect", "content_type", "big_body",
+]
 
 
 @dataclass
@@ -45,6 +48,10 @@ class Fault:
     delay: float = 0.0
     status: int = 500
     rate_limit_headers: bool = True
+    location: str = ""  # redirect: the Location header
+    content_type: str = ""  # content_type: what the answer claims to be
+    size: int = 0  # big_body: bytes of padding added to the real body
+    summary: str = ""  # status: the errorSummary, instead of Okta's usual one
     hits: int = 0
 
     def matches(self, method: str, path: str) -> bool:
@@ -66,10 +73,16 @@ class Fault:
 
     @classmethod
     def error(
-        cls, status: int, path: str = "*", *, method: str = "*", times: int | None = None
+        cls,
+        status: int,
+        path: str = "*",
+        *,
+        method: str = "*",
+        times: int | None = None,
+        summary: str = "",
     ) -> Fault:
-        """Answer ``status`` (500, 503, ...) with an Okta error body."""
-        return cls("status", path, method, times, status=status)
+        """Answer ``status`` (500, 503, ...) with an Okta error body (its errorSummary)."""
+        return cls("status", path, method, times, status=status, summary=summary)
 
     @classmethod
     def rate_limited(
@@ -94,6 +107,25 @@ class Fault:
     ) -> Fault:
         """Answer 200 ``application/json`` with the real body cut in half."""
         return cls("malformed_json", path, method, times, status=200)
+
+    @classmethod
+    def redirect(
+        cls, location: str, path: str = "*", *, status: int = 302, times: int | None = None
+    ) -> Fault:
+        """Answer ``status`` (a 3xx) with ``Location: location`` and an HTML body."""
+        return cls("redirect", path, "*", times, status=status, location=location)
+
+    @classmethod
+    def wrong_content_type(
+        cls, path: str = "*", *, content_type: str = "text/html", times: int | None = None
+    ) -> Fault:
+        """Answer 200 with an HTML page (a captive portal, a proxy's error page)."""
+        return cls("content_type", path, "*", times, status=200, content_type=content_type)
+
+    @classmethod
+    def big_body(cls, size: int, path: str = "*", *, times: int | None = None) -> Fault:
+        """Answer the real JSON followed by ``size`` bytes of whitespace (still valid JSON)."""
+        return cls("big_body", path, "*", times, status=200, size=size)
 
     @classmethod
     def dropped_connection(

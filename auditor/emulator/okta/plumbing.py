@@ -259,6 +259,46 @@ async def _run_handler(
     return response
 
 
+def _fault_answer(fault: Fault) -> web.Response:
+    """What a fault that replaces the whole answer sends."""
+    if fault.kind == "redirect":
+        return web.Response(
+            body=b"<html><body>Moved</body></html>",
+            status=fault.status,
+            headers={"Location": fault.location, "Content-Type": "text/html"},
+        )
+    if fault.kind == "content_type":
+        return web.Response(
+            body=b"<!DOCTYPE html><html><body>Sign in to the network</body></html>",
+            status=200,
+            headers={"Content-Type": fault.content_type},
+        )
+    body = status_error(fault.status)
+    if fault.summary:
+        body = {**body, "errorSummary": fault.summary}
+    return json_response(compact(body), fault.status)
+
+
+def _altered(fault: Fault | None, response: web.StreamResponse) -> web.StreamResponse:
+    """The handler's answer, cut in half or padded when a fault says so."""
+    if fault is None or not isinstance(response, web.Response):
+        return response
+    whole = response.body if isinstance(response.body, bytes) else b"{}"
+    if fault.kind == "malformed_json":
+        return web.Response(
+            body=whole[: max(1, len(whole) // 2)],
+            status=200,
+            headers={"Content-Type": "application/json"},
+        )
+    if fault.kind == "big_body":
+        return web.Response(
+            body=whole + b" " * fault.size,
+            status=response.status,
+            headers={"Content-Type": response.content_type or "application/json"},
+        )
+    return response
+
+
 @web.middleware
 async def okta_middleware(request: web.Request, handler: Any) -> web.StreamResponse:  # noqa: ANN401
     """Find the org by port, apply its faults and rate limit, add Okta's headers, record."""
@@ -288,23 +328,12 @@ async def okta_middleware(request: web.Request, handler: Any) -> web.StreamRespo
         response = json_response(compact(status_error(429)), 429)
         # Reset = this very second: the okta SDK then waits reset - Date + 1 = 1 s.
         rate = (limit, 0, int(now)) if fault.rate_limit_headers else None
-    elif fault is not None and fault.kind == "status":
-        response = json_response(compact(status_error(fault.status)), fault.status)
+    elif fault is not None and fault.kind in {"redirect", "content_type", "status"}:
+        response = _fault_answer(fault)
     elif exceeded:
         response = json_response(compact(status_error(429)), 429)
     else:
-        response = await _run_handler(request, handler)
-        if (
-            fault is not None
-            and fault.kind == "malformed_json"
-            and isinstance(response, web.Response)
-        ):
-            whole = response.body if isinstance(response.body, bytes) else b"{}"
-            response = web.Response(
-                body=whole[: max(1, len(whole) // 2)],
-                status=200,
-                headers={"Content-Type": "application/json"},
-            )
+        response = _altered(fault, await _run_handler(request, handler))
     _finish(response, now, rate)
     _log(request, ctx, response.status, fault)
     return response

@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 from auditor.rules.messages import fmt
-from auditor.rules.operators.base import ERROR, FAIL, NOT_EVALUATED, PASS, Check, register, typed
+from auditor.rules.operators.base import (
+    ERROR,
+    FAIL,
+    NOT_EVALUATED,
+    PASS,
+    Check,
+    constant,
+    register,
+    typed,
+)
 from auditor.rules.outcome import Verdict
-from auditor.rules.urls import host_within, origin, origin_difference, origin_text
+from auditor.rules.urls import host_within, origin, origin_difference, origin_text, split_url
 
 
 def _host_view(check: Check) -> object:
@@ -55,3 +64,19 @@ def _same_origin(check: Check) -> Verdict:
     why = origin_difference(got, allowed[0])
     message = f"{check.lead}{fmt(got)} is not on {shown}" + (f": {why}" if why else "")
     return Verdict(FAIL, message, got)
+
+
+@register("no_query_or_fragment", expected=constant("no query or fragment"), operand="none")
+def _no_query_or_fragment(check: Check) -> Verdict:
+    """The URL has neither a query (``?``) nor a fragment (``#``), as an OIDC issuer must."""
+    url = typed(check, str, "a URL")
+    if isinstance(url, Verdict):
+        return url
+    parts = split_url(url)
+    # Without ``scheme://`` there is no query to speak of; same_origin reports that URL.
+    if parts is None or (parts.query is None and parts.fragment is None):
+        return Verdict(PASS, f"{check.lead}{fmt(url)} has no query or fragment", url)
+    found = [f"query ?{parts.query}"] if parts.query is not None else []
+    found += [f"fragment #{parts.fragment}"] if parts.fragment is not None else []
+    message = f"{check.lead}{fmt(url)} has a {' and a '.join(found)}"
+    return Verdict(FAIL, message, url)
