@@ -38,6 +38,7 @@ from auditor.urls import origin
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
+    from pathlib import Path
 
     from auditor.config import OktaConfig
 
@@ -161,6 +162,23 @@ class GuardedSession:
         await self._session.close()
 
 
+def _check_private_key(private_key: str, key_file: Path) -> None:
+    """Parse the key as the SDK will, now: a bad key is one line, not a traceback per call.
+
+    The SDK parses it lazily, inside its first request, and lets the parser's exception
+    escape. The message names the file and the exception's type, never the key's content.
+    """
+    from okta.jwt import JWT  # noqa: PLC0415 - the SDK's own parser, so both agree
+
+    try:
+        JWT.get_PEM_JWK(private_key)
+    except Exception as exc:  # noqa: BLE001 - jwcrypto, cryptography and ast all raise their own
+        raise ValueError(
+            f"key_file {str(key_file)!r} is not a usable private key ({type(exc).__name__}): "
+            "give a PEM (-----BEGIN PRIVATE KEY-----) or a private JWK with its kid"
+        ) from None
+
+
 def build_client(config: OktaConfig) -> Client:
     """An okta SDK client for one org, immune to okta.yaml and OKTA_CLIENT_* settings."""
     client_config: dict[str, Any] = {
@@ -178,11 +196,13 @@ def build_client(config: OktaConfig) -> Client:
     }
     if config.private_key is not None:
         key = config.private_key
+        private_key = key.read_key().get_secret_value()
+        _check_private_key(private_key, key.key_file)
         client_config |= {
             "authorizationMode": "PrivateKey",
             "clientId": key.client_id,
             "scopes": list(key.scopes),
-            "privateKey": key.read_key().get_secret_value(),
+            "privateKey": private_key,
             "oauthTokenRenewalOffset": 5,
         }
         if key.kid:
