@@ -34,6 +34,7 @@ import aiohttp
 from okta.cache.no_op_cache import NoOpCache
 from okta.client import Client
 
+from auditor.report.text import truncate
 from auditor.urls import origin
 
 if TYPE_CHECKING:
@@ -361,8 +362,8 @@ def _describe_transport(exc: BaseException) -> str:
 
 
 def _short(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= MAX_ERROR_DETAIL else text[: MAX_ERROR_DETAIL - 1] + "…"
+    """An error detail on one line, cut with the one truncation helper."""
+    return truncate(" ".join(text.split()), MAX_ERROR_DETAIL)
 
 
 def _links(values: list[str]) -> dict[str, str]:

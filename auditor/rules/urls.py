@@ -86,7 +86,8 @@ def host_problem(host: str) -> str | None:
     if _IPV4_SHAPE.fullmatch(host):
         return _ip_problem(host, ipaddress.IPv4Address)
     name = host.removesuffix(".")
-    if len(name) > _MAX_DNS_NAME or not all(_DNS_LABEL.fullmatch(label) for label in name.split(".")):
+    labels_ok = all(_DNS_LABEL.fullmatch(label) for label in name.split("."))
+    if len(name) > _MAX_DNS_NAME or not labels_ok:
         return f"host {host!r} is not a valid DNS name or IP address (RFC 3986)"
     return None
 
