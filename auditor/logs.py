@@ -91,6 +91,60 @@ def register_secret(value: str | None) -> None:
         _secrets = _secrets | {value}
 
 
+def register_config_secrets(config: object) -> None:
+    """Register every secret a loaded config holds, so no log line can show one.
+
+    Each ``SecretStr`` in it (Okta tokens, alert webhook URLs and HMAC keys), the content
+    of each private key file it names (whole, and line by line: a line may quote one line
+    of it), and the store URL's password. Walks the config's models, so a secret field
+    added to the config later is covered without a change here.
+    """
+    _walk_secrets(config, set())
+    store = getattr(config, "store", None)
+    if isinstance(store, str):
+        register_secret(_url_password(store))
+
+
+def _walk_secrets(value: object, seen: set[int]) -> None:
+    from pydantic import BaseModel, SecretStr  # noqa: PLC0415 - only once a config is loaded
+
+    if id(value) in seen:
+        return
+    seen.add(id(value))
+    if isinstance(value, SecretStr):
+        register_secret(value.get_secret_value())
+    elif isinstance(value, BaseModel):
+        read_key = getattr(value, "read_key", None)
+        if callable(read_key):
+            _register_key_file(read_key)
+        for name in type(value).model_fields:
+            _walk_secrets(getattr(value, name, None), seen)
+    elif isinstance(value, list | tuple | dict):
+        for item in value.values() if isinstance(value, dict) else value:
+            _walk_secrets(item, seen)
+
+
+def _register_key_file(read_key: Any) -> None:  # noqa: ANN401 - a config model's read_key
+    try:
+        content = read_key().get_secret_value()
+    except (OSError, UnicodeDecodeError):
+        return  # unreadable now: the collector reports it, with the path, not the content
+    register_secret(content.strip())
+    for line in content.splitlines():
+        if "-----" not in line:  # the PEM armour lines are public
+            register_secret(line.strip())
+
+
+def _url_password(url: str) -> str | None:
+    from urllib.parse import unquote, urlsplit  # noqa: PLC0415
+
+    try:
+        password = urlsplit(url).password
+    except ValueError:
+        return None
+    return unquote(password) if password else None
+
+
 def redact_text(text: str) -> str:
     """``text`` with every secret-looking part and every registered secret replaced."""
     for secret in _secrets:

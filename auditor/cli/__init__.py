@@ -10,13 +10,20 @@ from :mod:`auditor.report.text`. Nothing heavy is imported before a command runs
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 from typing import TYPE_CHECKING
 
-from auditor.cli.parser import ENV_FAIL_ON, ENV_LOG_LEVEL, LOG_LEVELS, build_parser
+from auditor.cli.parser import (
+    ENV_FAIL_ON,
+    ENV_LOG_FORMAT,
+    ENV_LOG_LEVEL,
+    LOG_FORMATS,
+    LOG_LEVELS,
+    build_parser,
+)
 from auditor.errors import EXIT_USAGE, InputError, UsageError
+from auditor.logs import setup_logging
 from auditor.results import Severity
 
 if TYPE_CHECKING:
@@ -34,12 +41,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     # argparse checks `choices` on flags, not on defaults taken from the environment.
     for dest, env, allowed in (
         ("log_level", ENV_LOG_LEVEL, LOG_LEVELS),
+        ("log_format", ENV_LOG_FORMAT, LOG_FORMATS),
         ("fail_on", ENV_FAIL_ON, tuple(s.value for s in Severity)),
     ):
         value = getattr(args, dest, None)
         if value is not None and value not in allowed:
             parser.error(f"{env}={os.environ.get(env)!r} is not one of {', '.join(allowed)}")
-    _setup_logging(args.log_level)
+    setup_logging(args.log_level, args.log_format)
     handler: Handler = args.handler
     try:
         return handler(args)
@@ -50,13 +58,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"auditor: {exc}\n(see `auditor {args.command} --help`)", file=sys.stderr)
         return EXIT_USAGE
 
-
-def _setup_logging(level: str) -> None:
-    logging.basicConfig(
-        level=getattr(logging, level.upper()),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    # boto's and aiohttp's debug output includes request headers: never below warning.
-    for noisy in ("botocore", "boto3", "urllib3", "aiohttp", "s3transfer"):
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))

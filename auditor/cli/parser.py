@@ -27,8 +27,10 @@ ENV_FORMAT = "AUDITOR_FORMAT"
 ENV_OUTPUT = "AUDITOR_OUTPUT"
 ENV_FAIL_ON = "AUDITOR_FAIL_ON"
 ENV_LOG_LEVEL = "AUDITOR_LOG_LEVEL"
+ENV_LOG_FORMAT = "AUDITOR_LOG_FORMAT"
 DEFAULT_OUTPUT = "reports-out"
 LOG_LEVELS = ("debug", "info", "warning", "error")
+LOG_FORMATS = ("auto", "json", "console")  # auditor.logs.LOG_FORMATS, without importing structlog
 
 EPILOG = """\
 exit codes:
@@ -38,7 +40,8 @@ exit codes:
   3  at least one tenant could not be fully audited (collection error)
 
 Every flag has an environment variable: AUDITOR_CONFIG, AUDITOR_FORMAT,
-AUDITOR_OUTPUT, AUDITOR_FAIL_ON, AUDITOR_LOG_LEVEL. A flag beats its variable.
+AUDITOR_OUTPUT, AUDITOR_FAIL_ON, AUDITOR_LOG_LEVEL, AUDITOR_LOG_FORMAT. A flag beats
+its variable.
 Try `auditor demo` first: it audits built-in emulated tenants, no credentials needed.
 """
 
@@ -73,6 +76,16 @@ def build_parser() -> argparse.ArgumentParser:
         type=str.lower,
         default=(env(ENV_LOG_LEVEL, "warning") or "warning").lower(),
         help=f"how much to log on stderr (env {ENV_LOG_LEVEL}; default warning)",
+    )
+    parser.add_argument(
+        "--log-format",
+        choices=LOG_FORMATS,
+        type=str.lower,
+        default=(env(ENV_LOG_FORMAT, "auto") or "auto").lower(),
+        help=(
+            "log lines on stderr: json (one object a line), console (for people) or auto: "
+            f"json unless stderr is a terminal (env {ENV_LOG_FORMAT}; default auto)"
+        ),
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for register in COMMAND_GROUPS:
