@@ -21,6 +21,7 @@ import aiohttp
 
 from auditor.collect.okta_client import OktaCallError
 from auditor.collect.shape import parse
+from auditor.service.metrics import aiohttp_trace_config
 from auditor.snapshot import OidcDiscovery
 from auditor.urls import origin
 
@@ -52,7 +53,9 @@ async def fetch_discovery(issuer: str, *, seconds: float) -> OidcDiscovery:
     url = discovery_url(issuer)
     client_timeout = aiohttp.ClientTimeout(total=seconds)
     async with (
-        aiohttp.ClientSession(timeout=client_timeout) as session,
+        aiohttp.ClientSession(
+            timeout=client_timeout, trace_configs=[aiohttp_trace_config("discovery")]
+        ) as session,
         session.get(url, allow_redirects=False, headers={"Accept": "application/json"}) as resp,
     ):
         if resp.status != 200:

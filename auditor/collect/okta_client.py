@@ -27,13 +27,14 @@ import asyncio
 import json
 import logging
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 from urllib.parse import urlencode, urlsplit
 
 import aiohttp
 from okta.cache.no_op_cache import NoOpCache
 from okta.client import Client
 
+from auditor.service.metrics import aiohttp_trace_config
 from auditor.urls import origin
 
 if TYPE_CHECKING:
@@ -99,11 +100,25 @@ def build_client(config: OktaConfig) -> Client:
         # The config has already limited http to an allowed loopback emulator, so build
         # the client on the https spelling and point its (shared) config dict back.
         client_config["orgUrl"] = "https://" + config.org_url.removeprefix("http://")
-    client = Client(client_config)
+    client = _CountedClient(client_config)
     if loopback_http:
         client.get_config()["client"]["orgUrl"] = config.org_url
     _silence_sdk_logger()
     return client
+
+
+class _CountedClient(Client):
+    """The SDK's client, its requests counted for ``auditor_api_calls_total{source="okta"}``.
+
+    ``async with client`` is where the SDK makes its aiohttp session; ours is the same
+    plus a trace config, so every attempt is counted, the 429s the SDK retries itself
+    included (counting in :class:`OktaReader` would see only the final answer).
+    """
+
+    async def __aenter__(self) -> Self:
+        self._session = aiohttp.ClientSession(trace_configs=[aiohttp_trace_config("okta")])
+        self._request_executor.set_session(self._session)
+        return self
 
 
 def _silence_sdk_logger() -> None:

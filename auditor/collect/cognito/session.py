@@ -18,6 +18,7 @@ from botocore.exceptions import BotoCoreError
 
 from auditor.collect.cognito.advice import FailureError, NotFoundError
 from auditor.collect.shape import ShapeError, Wire, parse
+from auditor.service.metrics import count_botocore_attempts
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -146,7 +147,7 @@ def _client(
     make: Callable[..., Any] = (
         session.client if session is not None else _fresh_botocore_session().create_client
     )
-    return make(
+    client = make(
         service,
         region_name=region,
         config=config,
@@ -154,6 +155,8 @@ def _client(
         aws_secret_access_key=credentials.secret_access_key,
         aws_session_token=credentials.session_token,
     )
+    count_botocore_attempts(client, "cognito")  # /metrics: every attempt, retries included
+    return client
 
 
 @functools.cache
