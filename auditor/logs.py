@@ -207,6 +207,22 @@ class _Handler(logging.StreamHandler[TextIO]):
     """Our root handler (so a second setup replaces it instead of adding another)."""
 
 
+class _StderrHandler(_Handler):
+    """Writes to ``sys.stderr`` as it is at each line, not as it was at set-up.
+
+    So a redirected stderr (pytest's capture, ``contextlib.redirect_stderr``) gets the
+    lines, and a stream replaced since set-up is never written to after it was closed.
+    """
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: TextIO) -> None:
+        pass  # always the current sys.stderr
+
+
 def setup_logging(
     level: str = "warning", fmt: LogFormat = "auto", stream: TextIO | None = None
 ) -> None:
@@ -257,7 +273,7 @@ def setup_logging(
         cache_logger_on_first_use=False,
     )
 
-    handler = _Handler(out)
+    handler = _Handler(out) if stream is not None else _StderrHandler()
     handler.setFormatter(formatter)
     root = logging.getLogger()
     for old in [h for h in root.handlers if isinstance(h, _Handler)]:
