@@ -32,6 +32,8 @@ from auditor.emulator.okta.org import Fault
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
+    from auditor.store import Store
+
 CLOCK_CHILD = Path(__file__).parents[1] / "service" / "clock_child.py"
 POSTGRES_ENV = "AUDITOR_TEST_POSTGRES_URL"
 CRON_TIME = datetime(2026, 11, 28, 2, 0, tzinfo=UTC)
@@ -393,3 +395,71 @@ class _store_url:  # noqa: N801 - used as a context manager, reads as one
             with self.admin.connect() as conn:
                 conn.exec_driver_sql(f'DROP SCHEMA "{self.schema}" CASCADE')
             self.admin.dispose()
+
+
+# ------------------------------------------------------------------ tenant leases
+
+
+def _hold_tenant(store_url: str, tenant_id: str, release_after: float | None) -> Store:
+    """Take the tenant's lease as another process would; release it after a while."""
+    import threading  # noqa: PLC0415
+
+    from auditor.store import open_store  # noqa: PLC0415
+    from auditor.store.lease import acquire, release, tenant_lease_name  # noqa: PLC0415
+
+    store = open_store(store_url)
+    held = acquire(store, tenant_lease_name(tenant_id), "other-host:4242:feedbeef",
+                   ttl=timedelta(seconds=60))
+    assert held is not None
+    if release_after is not None:
+        threading.Timer(release_after, lambda: release(store, held)).start()
+    return store
+
+
+def test_a_tenant_another_process_audits_is_an_error_not_a_pass(fleet, audit, tmp_path):
+    """A tenant whose lease another process keeps past tenant_wait_seconds is `error`."""
+    busy, free = fleet.add(new_id("busy")), fleet.add(new_id("free"))
+    url = f"sqlite:///{tmp_path}/s.db"
+    store = _hold_tenant(url, busy.tenant_id, release_after=None)
+    try:
+        ran, out = audit("--all", extra_config=(
+            f"store: {url}\nschedule: {{tenant_wait_seconds: 1}}"
+        ))
+    finally:
+        store.close()
+    assert ran.returncode == 3, ran.stderr
+    tenants = {t["tenant_id"]: t for t in json.loads((out / "report.json").read_text())["tenants"]}
+    assert tenants[free.tenant_id]["status"] == "pass"
+    assert tenants[busy.tenant_id]["status"] == "error"
+    assert "still held by other-host:4242" in tenants[busy.tenant_id]["errors"][0]["message"]
+
+
+def test_a_run_waits_for_a_tenant_another_process_is_auditing(fleet, audit, tmp_path):
+    """An audit waits while another process holds the tenant, then audits it once it is free."""
+    tenant = fleet.add(new_id("wait"))
+    url = f"sqlite:///{tmp_path}/s.db"
+    store = _hold_tenant(url, tenant.tenant_id, release_after=1.5)
+    started = time.monotonic()
+    try:
+        ran, out = audit("--all", extra_config=f"store: {url}")
+    finally:
+        store.close()
+    assert ran.returncode == 0, ran.stderr
+    assert time.monotonic() - started >= 1.5
+    (only,) = json.loads((out / "report.json").read_text())["tenants"]
+    assert only["status"] == "pass"
+
+
+def test_sigterm_stops_an_audit_with_a_complete_report(fleet, service_env, tmp_path, services):
+    """`audit` receiving SIGTERM mid-run writes a whole report: unstarted tenants interrupted."""
+    first, slow, last = (fleet.add(new_id("aterm")) for _ in range(3))
+    slow.org.faults.append(Fault.latency(3, times=1))
+    config, env = service_env(f"concurrency: 1\nstore: sqlite:///{tmp_path}/s.db")
+    svc = Service(tmp_path, ["audit", "--all", "--config", str(config)], env)
+    services.append(svc)
+    _wait_for("the second tenant's collection", lambda: slow.org.faults[-1].hits > 0, svc.proc)
+    assert svc.stop() == 3, svc.stderr  # an interrupted tenant is an error: exit 3
+    data = json.loads((tmp_path / "reports-out" / "report.json").read_text())
+    status = {t["tenant_id"]: t["status"] for t in data["tenants"]}
+    assert status == {first.tenant_id: "pass", slow.tenant_id: "pass", last.tenant_id: "error"}
+    assert "SIGTERM" in svc.stderr
