@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import sys
 import threading
-from datetime import UTC
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from auditor.application import AuditRequest
@@ -101,11 +101,13 @@ def schedule_command(args: argparse.Namespace) -> int:
         except (InputError, UsageError) as exc:
             log.error("scheduled audit skipped, fix the config: %s", exc)  # noqa: TRY400
             return EXIT_USAGE
-        return audit_and_tell(AuditRequest(
+        code = audit_and_tell(AuditRequest(
             current, current.tenants, pack=pack, output=destination, formats=formats,
             fail_on=Severity.LOW, waivers=waivers, trigger="schedule", metrics=metrics,
             stop=stop,
         ))
+        _prune_slots(store, current.retention_days)
+        return code
 
     try:
         return run_service(
@@ -135,3 +137,17 @@ def _restore_last_success(store: Store, metrics: Metrics) -> None:
                 finished if finished.tzinfo is not None else finished.replace(tzinfo=UTC)
             )
             return
+
+
+def _prune_slots(store: Store, retention_days: int) -> None:
+    """Drop the rows of slots done before the retention window (one row per slot piles up).
+
+    Only a slot still inside its own run's window matters (a late replica must see it
+    done); the retention window is far beyond that.
+    """
+    from auditor.store import lease  # noqa: PLC0415 - keep --help fast
+
+    try:
+        lease.prune_done(store, before=datetime.now(UTC) - timedelta(days=retention_days))
+    except Exception:
+        log.warning("could not prune the done slot leases", exc_info=True)
