@@ -7,6 +7,7 @@ this and decide what to write and where.
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
@@ -142,6 +143,8 @@ class TenantLeases:
     poll: float = 1.0
 
 
+_STOP_CHECK_SECONDS = 5.0  # how often a run waiting for a tenant's lease checks for SIGTERM
+
 INTERRUPTED = (
     "interrupted: the auditor was stopped (SIGTERM or Ctrl-C) before this tenant was "
     "audited; the next run audits it"
@@ -197,26 +200,42 @@ async def _collect_leased(
 
     from auditor.store import lease  # noqa: PLC0415
 
-    try:
-        async with lease.hold_async(
-            leases.engine, lease.tenant_lease_name(tenant.id), holder=leases.holder,
-            ttl=leases.ttl, wait=leases.wait, poll=leases.poll,
-        ) as held:
-            if stop is not None and stop.is_set():  # stopped while we waited for the lease
+    def stopped() -> bool:
+        return stop is not None and stop.is_set()
+
+    # The wait is taken in short steps, so a SIGTERM never waits behind a busy tenant.
+    deadline = time.monotonic() + leases.wait
+    while True:
+        step = min(max(0.0, deadline - time.monotonic()), _STOP_CHECK_SECONDS)
+        try:
+            async with lease.hold_async(
+                leases.engine, lease.tenant_lease_name(tenant.id), holder=leases.holder,
+                ttl=leases.ttl, wait=step, poll=leases.poll,
+            ) as held:
+                if stopped():  # stopped while we waited for the lease
+                    return failed_snapshot(tenant, base_domain, INTERRUPTED)
+                snapshot = await collect_tenant(tenant, base_domain, hasher)
+                if held is not None and held.lost.is_set():
+                    log.warning("tenant %s: its lease lapsed during collection", tenant.id)
+                return snapshot
+        except lease.LeaseBusy as exc:
+            if stopped():
                 return failed_snapshot(tenant, base_domain, INTERRUPTED)
-            snapshot = await collect_tenant(tenant, base_domain, hasher)
-            if held is not None and held.lost.is_set():
-                log.warning("tenant %s: its lease lapsed during collection", tenant.id)
-            return snapshot
-    except lease.LeaseBusy as exc:
-        log.warning("tenant %s not audited: %s", tenant.id, exc)
-        return failed_snapshot(tenant, base_domain, f"not audited: {exc}")
-    except (SQLAlchemyError, StoreError) as exc:
-        log.exception("tenant %s: could not take its lease in the store", tenant.id)
-        return failed_snapshot(
-            tenant, base_domain,
-            f"not audited: could not take the tenant's lease in the store ({type(exc).__name__})",
-        )
+            if time.monotonic() < deadline:
+                continue
+            reason = (
+                f"not audited: another auditor process is auditing this tenant (lease still "
+                f"held by {exc.holder} after waiting {leases.wait:.0f}s); the next run audits it"
+            )
+            log.warning("tenant %s %s", tenant.id, reason)
+            return failed_snapshot(tenant, base_domain, reason)
+        except (SQLAlchemyError, StoreError) as exc:
+            log.exception("tenant %s: could not take its lease in the store", tenant.id)
+            return failed_snapshot(
+                tenant, base_domain,
+                "not audited: could not take the tenant's lease in the store "
+                f"({type(exc).__name__})",
+            )
 
 
 def exit_code(report: RunReport, fail_on: Severity) -> int:

@@ -463,3 +463,27 @@ def test_sigterm_stops_an_audit_with_a_complete_report(fleet, service_env, tmp_p
     status = {t["tenant_id"]: t["status"] for t in data["tenants"]}
     assert status == {first.tenant_id: "pass", slow.tenant_id: "pass", last.tenant_id: "error"}
     assert "SIGTERM" in svc.stderr
+
+
+def test_sigterm_while_waiting_for_a_busy_tenant_stops_promptly(
+    fleet, service_env, tmp_path, services,
+):
+    """A run waiting (up to an hour) for a tenant another process holds stops on SIGTERM."""
+    tenant = fleet.add(new_id("held"))
+    url = f"sqlite:///{tmp_path}/s.db"
+    config, env = service_env(f"store: {url}")
+    store = _hold_tenant(url, tenant.tenant_id, release_after=None)
+    try:
+        svc = Service(tmp_path, ["--log-format", "json", "audit", "--all", "--config",
+                                 str(config)], env)
+        services.append(svc)
+        _wait_for("the run's start", lambda: "audit run starting" in svc.stderr, svc.proc)
+        time.sleep(0.5)  # inside the lease wait (the run's only step after its start)
+        stopped_at = time.monotonic()
+        assert svc.stop(timeout=30) == 3, svc.stderr
+        assert time.monotonic() - stopped_at < 15
+    finally:
+        store.close()
+    (only,) = json.loads((tmp_path / "reports-out" / "report.json").read_text())["tenants"]
+    assert only["status"] == "error"
+    assert "interrupted" in only["errors"][0]["message"]
