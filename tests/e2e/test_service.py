@@ -192,7 +192,10 @@ def test_two_schedulers_on_one_store_audit_the_slot_once(
         pytest.skip(f"set {POSTGRES_ENV} to run this on PostgreSQL")
     fleet.add(new_id("twice"))
     with _store_url(backend, tmp_path) as (store_url, count_runs):
-        config, env = service_env(f"schedule: {{cron: '0 2 * * *'}}\nstore: '{store_url}'")
+        # A short ttl: the standby polls the slot's lease every ttl/4 (5 s here).
+        config, env = service_env(
+            f"schedule: {{cron: '0 2 * * *', lease_ttl_seconds: 20}}\nstore: '{store_url}'"
+        )
         clock = CRON_TIME - timedelta(seconds=LEAD_SECONDS)
         for name in ("a", "b"):
             services.append(Service(
