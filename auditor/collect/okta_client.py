@@ -35,6 +35,7 @@ from okta.cache.no_op_cache import NoOpCache
 from okta.client import Client
 
 from auditor.report.text import truncate
+from auditor.service.metrics import aiohttp_trace_config
 from auditor.urls import origin
 
 if TYPE_CHECKING:
@@ -144,7 +145,9 @@ class GuardedSession:
     """
 
     def __init__(self) -> None:
-        self._session = aiohttp.ClientSession()
+        # Traced: every attempt counts in auditor_api_calls_total{source="okta"}, the 429s
+        # the SDK retries itself included (OktaReader sees only the final answer).
+        self._session = aiohttp.ClientSession(trace_configs=[aiohttp_trace_config("okta")])
 
     @classmethod
     def attached_to(cls, client: Client) -> GuardedSession:

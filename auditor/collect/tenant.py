@@ -10,12 +10,13 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from auditor.collect.cognito import collect_cognito
 from auditor.collect.okta import collect_okta
+from auditor.logs import bind_tenant
 from auditor.snapshot import (
     CognitoHalf,
     CollectionError,
@@ -102,15 +103,24 @@ async def collect_fleet(  # noqa: PLR0913 - the run's context, passed explicitly
     concurrency: int,
     on_done: ProgressCallback | None = None,
     cognito_settings: CognitoClientSettings | None = None,
+    collect: Callable[[TenantConfig], Awaitable[TenantSnapshot]] | None = None,
 ) -> list[TenantSnapshot]:
-    """Every tenant, ``concurrency`` at a time, in the order given."""
+    """Every tenant, ``concurrency`` at a time, in the order given.
+
+    ``collect`` replaces :func:`collect_tenant` for one tenant (the run wraps it in the
+    tenant's lease); each tenant's log lines carry its ``tenant_id``.
+    """
     gate = asyncio.Semaphore(concurrency)
 
     async def one(tenant: TenantConfig) -> TenantSnapshot:
         async with gate:
-            snapshot = await collect_tenant(
-                tenant, base_domain, hasher, cognito_settings=cognito_settings
-            )
+            with bind_tenant(tenant.id):
+                snapshot = await (
+                    collect(tenant) if collect is not None
+                    else collect_tenant(
+                        tenant, base_domain, hasher, cognito_settings=cognito_settings
+                    )
+                )
         if on_done is not None:
             on_done(snapshot)
         return snapshot
@@ -141,3 +151,14 @@ def _failed_okta(
         app=failed, parts=failed, discovery=failed,
     )
     return half, [CollectionError(source="okta", section="okta", message=reason)]
+
+
+def failed_snapshot(tenant: TenantConfig, base_domain: str, reason: str) -> TenantSnapshot:
+    """A tenant that was not collected at all (its lease was busy, the run was stopped)."""
+    okta, _ = _failed_okta(tenant, tenant.okta.app_id, reason)
+    cognito, _ = _failed_cognito(tenant, reason)
+    return TenantSnapshot(
+        tenant_id=tenant.id, base_domain=base_domain, collected_at=utc_now(),
+        okta=okta, cognito=cognito,
+        errors=[CollectionError(source="cognito", section="tenant", message=reason)],
+    )
