@@ -220,6 +220,14 @@ def run_log() -> logging.Logger:
     return logging.getLogger(RUN_LOGGER)
 
 
+def teardown_logging() -> None:
+    """Undo :func:`setup_logging`'s handler (tests, or a program embedding the auditor)."""
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if isinstance(h, _Handler)]:
+        root.removeHandler(old)
+        old.close()
+
+
 class _Handler(logging.StreamHandler[TextIO]):
     """Our root handler (so a second setup replaces it instead of adding another)."""
 

@@ -14,6 +14,14 @@ from auditor.config import ALLOW_HTTP_LOOPBACK_ENV
 from auditor.demo import Fleet
 from auditor.emulator.cognito import MotoCognito
 from auditor.emulator.okta import OktaEmulator, OktaOrg, compliant_org
+from auditor.logs import teardown_logging
+
+
+@pytest.fixture(autouse=True)
+def _logging_set_up_by_a_test_ends_with_it() -> Iterator[None]:
+    """In-process CLI runs set up logging; the next test starts without their handler."""
+    yield
+    teardown_logging()
 
 
 @pytest.fixture(scope="session")
