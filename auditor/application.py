@@ -102,6 +102,7 @@ def audit_and_record(
         # The verdicts are still worth having: write them, and say the run was not kept.
         store_failure = f"{type(exc).__name__}: {exc}"
         log.exception("could not record the run in the store %s", safe_url(config.store))
+    del run  # the snapshots: recorded now, and the reports need only `report`
     written: list[str] = []
     write_failure = None
     try:
