@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import gc
 import importlib
 import json
 import multiprocessing
@@ -35,7 +36,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from fleet_quota import BuiltTenant, FleetSpec, _apply_env, serve_fleet  # noqa: E402
+from fleet_quota import BuiltTenant, FleetSpec, _apply_env, serve_fleet
 
 
 def _status_kb(field: str) -> int:
@@ -120,7 +121,7 @@ def _install_hooks(phases: Phases) -> None:
     import auditor.history  # noqa: PLC0415
     import auditor.report.destination as dest  # noqa: PLC0415
     import auditor.report.formats  # noqa: PLC0415  (render_files resolves through it)
-    import auditor.store  # noqa: PLC0415
+    import auditor.store  # noqa: PLC0415, F401 (tenant_trends is looked up on it)
 
     # asyncio.run(run_audit(...)) in audit_and_record: mark when asyncio.run returns the
     # first time (the audit); later calls (none today) are not marked.
@@ -141,7 +142,7 @@ def _install_hooks(phases: Phases) -> None:
             cls = getattr(dest, owner)
             original = getattr(cls, attr)
 
-            def wrapped(self: Any, *a: Any, _o: Any = original, _l: str = label,
+            def wrapped(self: Any, *a: Any, _o: Any = original, _l: str = label,  # noqa: ANN401
                         **k: Any) -> Any:  # noqa: ANN401
                 result = _o(self, *a, **k)
                 phases.mark(_l)
@@ -161,6 +162,9 @@ def main() -> int:
     parser.add_argument("--cognito-latency", type=float, default=0.0, metavar="SECONDS")
     parser.add_argument("--okta-latency", type=float, default=0.0, metavar="SECONDS")
     parser.add_argument("--tracemalloc", action="store_true")
+    parser.add_argument("--gc-every", type=int, default=0, metavar="N",
+                        help="diagnosis: a full gc.collect() after every N finished tenants "
+                             "(shows how much of the collect phase's peak is cyclic garbage)")
     parser.add_argument("--keep", type=Path, default=None,
                         help="work in this folder (store, reports) and keep it")
     args = parser.parse_args()
@@ -257,7 +261,14 @@ def _audit(args: argparse.Namespace, tenants: list[BuiltTenant], work: Path) -> 
     print(f"phase                          time       rss now     peak in phase (start: "
           f"{_status_kb('VmRSS') // 1024} MB)", flush=True)
     started = time.perf_counter()
-    outcome = audit_and_record(request)
+    finished = [0]
+
+    def collect_garbage(_snapshot: object) -> None:
+        finished[0] += 1
+        if finished[0] % args.gc_every == 0:
+            gc.collect()
+
+    outcome = audit_and_record(request, on_done=collect_garbage if args.gc_every else None)
     total = time.perf_counter() - started
     phases.mark("after (outcome returned)")
     return outcome, phases, total
