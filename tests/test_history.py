@@ -83,10 +83,17 @@ def _three_tenants(redirect: str):
     return [compliant_snapshot("acme"), bad, compliant_snapshot("initech")]
 
 
-def test_tenant_by_tenant_recording_equals_remembering_the_whole_run(tmp_path):
+@pytest.mark.parametrize("spool_bytes", [None, 1], ids=["spool-in-memory", "spool-on-disk"])
+def test_tenant_by_tenant_recording_equals_remembering_the_whole_run(
+    tmp_path, monkeypatch, spool_bytes
+):
     """RunRecorder fed one tenant at a time saves and reports exactly what remember does."""
+    from auditor import history  # noqa: PLC0415
     from auditor.history import RunRecorder  # noqa: PLC0415
     from auditor.waivers import Waiver  # noqa: PLC0415
+
+    if spool_bytes is not None:  # every snapshot past the first byte goes to the disk file
+        monkeypatch.setattr(history, "SPOOL_BYTES", spool_bytes)
 
     waivers = [Waiver(tenant="*", rule="okta_app_signin_redirect_uri", reason="migration",
                       owner="sec@example.com", expires=date(2026, 12, 31)),
