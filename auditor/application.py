@@ -180,6 +180,7 @@ def _audit_and_record(
     finally:
         if store is not None:
             store.close()
+    del run  # the snapshots: recorded now, and the reports need only `report`
     written: list[str] = []
     write_failure = None
     try:

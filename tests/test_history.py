@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import date
 
+import pytest
 from builders import change, compliant_snapshot
 
 from auditor.audit import AuditRun, TenantOutcome, build_report
@@ -66,3 +67,83 @@ def test_a_rotated_secret_is_drift_without_values(tmp_path):
     (entry,) = [d for d in tenant.drift if d.path.endswith("client_secret")]
     assert (entry.before, entry.after, entry.against) == ("rotated", "rotated", "previous")
     assert "f" * 24 not in second.report.model_dump_json()
+
+
+def _fleet(run_id: str, started_at: str, snapshots) -> AuditRun:
+    outcomes = [TenantOutcome(s, PACK.evaluate(s)) for s in snapshots]
+    return AuditRun(report=build_report(run_id, started_at, started_at, outcomes),
+                    outcomes=outcomes)
+
+
+def _three_tenants(redirect: str):
+    from builders import change, compliant_snapshot  # noqa: PLC0415
+
+    bad = change(compliant_snapshot("globex"), "okta.app.settings.oauthClient.redirect_uris",
+                 [redirect])
+    return [compliant_snapshot("acme"), bad, compliant_snapshot("initech")]
+
+
+@pytest.mark.parametrize("spool_bytes", [None, 1], ids=["spool-in-memory", "spool-on-disk"])
+def test_tenant_by_tenant_recording_equals_remembering_the_whole_run(
+    tmp_path, monkeypatch, spool_bytes
+):
+    """RunRecorder fed one tenant at a time saves and reports exactly what remember does."""
+    from auditor import history  # noqa: PLC0415
+    from auditor.history import RunRecorder  # noqa: PLC0415
+    from auditor.waivers import Waiver  # noqa: PLC0415
+
+    if spool_bytes is not None:  # every snapshot past the first byte goes to the disk file
+        monkeypatch.setattr(history, "SPOOL_BYTES", spool_bytes)
+
+    waivers = [Waiver(tenant="*", rule="okta_app_signin_redirect_uri", reason="migration",
+                      owner="sec@example.com", expires=date(2026, 12, 31)),
+               Waiver(tenant="acme", rule="okta_app_assigned", reason="stale one",
+                      owner="sec@example.com", expires=date(2026, 12, 31))]
+    reports = {}
+    for way in ("whole", "streamed"):
+        store = open_store(f"sqlite:///{tmp_path}/{way}.db")
+        try:
+            first = _fleet("r1", "2026-11-25T02:00:00Z", _three_tenants("https://a.example/cb"))
+            remember(first, store, today=date(2026, 11, 25))
+            second = _fleet("r2", "2026-11-26T02:00:00Z", _three_tenants("https://b.example/cb"))
+            if way == "whole":
+                done = remember(second, store, waivers=waivers, today=date(2026, 11, 26))
+            else:
+                recorder = RunRecorder(store, started_at=second.report.run.started_at)
+                for outcome in second.outcomes:
+                    recorder.add(outcome.snapshot, outcome.results)
+                done = recorder.finish(second.report.run, waivers=waivers,
+                                       today=date(2026, 11, 26))
+            stored = {t: store.snapshot(t, "r2") for t in ("acme", "globex", "initech")}
+            reports[way] = (done.report, stored, store.results("globex", "r2"))
+        finally:
+            store.close()
+    assert reports["streamed"] == reports["whole"]
+    report = reports["streamed"][0]
+    assert [t.tenant_id for t in report.tenants] == ["acme", "globex", "initech"]
+    assert any(d.against == "previous" for d in report.tenants[1].drift)
+    assert [w.problem for w in report.waivers] == ["stale"]
+    assert reports["streamed"][1]["globex"]["tenant_id"] == "globex"
+
+
+def test_a_run_that_cannot_be_saved_leaves_nothing_behind(tmp_path):
+    """A recorder whose run id is already stored raises, and the store keeps only the first run."""
+    from auditor.history import RunRecorder  # noqa: PLC0415
+    from auditor.store import RunAlreadyStored  # noqa: PLC0415
+
+    store = open_store(f"sqlite:///{tmp_path}/state.db")
+    try:
+        run = _fleet("r1", "2026-11-25T02:00:00Z", _three_tenants("https://a.example/cb"))
+        remember(run, store, today=date(2026, 11, 25))
+        recorder = RunRecorder(store, started_at="2026-11-26T02:00:00Z")
+        for outcome in _fleet("r1", "2026-11-26T02:00:00Z",
+                              _three_tenants("https://b.example/cb")).outcomes:
+            recorder.add(outcome.snapshot, outcome.results)
+        with pytest.raises(RunAlreadyStored):
+            recorder.finish(run.report.run, today=date(2026, 11, 26))
+        assert [r.id for r in store.runs()] == ["r1"]
+        stored = store.snapshot("globex", "r1")
+        assert stored is not None
+        assert "https://a.example/cb" in json.dumps(stored)
+    finally:
+        store.close()

@@ -1,6 +1,7 @@
 """Report writers: a :class:`~auditor.results.RunReport` as ``report.json`` and ``report.html``.
 
-Reporters only render: they return bytes and never touch the file system; a
+Reporters only render: they return bytes (or byte chunks, rendered as they are read:
+:func:`render_stream`) and never touch the file system; a
 :class:`Destination` (``--output``: a folder or ``s3://bucket/prefix/``) writes them.
 Formats plug in through :class:`ReportFormat`; :func:`render` is the one place that maps
 each format to its writer.
@@ -17,9 +18,15 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from auditor.report.destination import Destination, ReportWriteError
-    from auditor.report.formats import ReportFormat, parse_formats, render, render_files
-    from auditor.report.html_report import render_html
-    from auditor.report.json_report import load_schema, render_json, report_document
+    from auditor.report.formats import (
+        ReportFormat,
+        parse_formats,
+        render,
+        render_files,
+        render_stream,
+    )
+    from auditor.report.html_report import html_chunks, render_html
+    from auditor.report.json_report import json_chunks, load_schema, render_json, report_document
 
 _WHERE = {
     "Destination": "destination",
@@ -28,7 +35,10 @@ _WHERE = {
     "parse_formats": "formats",
     "render": "formats",
     "render_files": "formats",
+    "render_stream": "formats",
+    "html_chunks": "html_report",
     "render_html": "html_report",
+    "json_chunks": "json_report",
     "load_schema": "json_report",
     "render_json": "json_report",
     "report_document": "json_report",
@@ -38,12 +48,15 @@ __all__ = [
     "Destination",
     "ReportFormat",
     "ReportWriteError",
+    "html_chunks",
+    "json_chunks",
     "load_schema",
     "parse_formats",
     "render",
     "render_files",
     "render_html",
     "render_json",
+    "render_stream",
     "report_document",
 ]
 

@@ -21,26 +21,39 @@ O_NOFOLLOW`` relative to the folder's own descriptor, flushed with ``fsync``, th
 renamed over its name. A symlink planted in the folder is never written through, two
 audits writing to one folder never collide, and a reader sees the old file or the new
 one, never half of one.
+
+A file's content is either bytes or an iterable of byte chunks (a report rendered as a
+stream, see :func:`auditor.report.formats.render_files`), consumed once: the run's copy
+is written from it chunk by chunk and the latest copy is then read back from the run's
+copy (a folder) or from a spooled temporary file (S3), so a large report is never
+held whole in memory.
 """
 
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import re
 import secrets
 import stat
+import tempfile
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import IO, TYPE_CHECKING, Any, ClassVar, cast
 
 from auditor.errors import UsageError
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Iterable, Iterator, Mapping
+
+# Reading a written copy back (to write the latest) in chunks of this size.
+COPY_CHUNK = 1 << 20
+# S3: a streamed report is spooled in memory up to this size, then to a temporary file.
+SPOOL_BYTES = 8 << 20
 
 RUNS_DIR = "runs"
 _SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
@@ -79,7 +92,15 @@ def run_folder_name(run_id: str, started_at: str) -> str:
     return f"{stamp}-{safe_id}"
 
 
-def _check_names(files: Mapping[str, bytes]) -> None:
+def chunks_of(body: bytes | Iterable[bytes]) -> Iterator[bytes]:
+    """A file's content as chunks: bytes as one chunk, an iterable as it comes."""
+    if isinstance(body, (bytes, bytearray, memoryview)):
+        yield bytes(body)
+        return
+    yield from body
+
+
+def _check_names(files: Mapping[str, bytes | Iterable[bytes]]) -> None:
     for name in files:
         if not _SAFE_NAME.fullmatch(name):
             raise ValueError(f"report file name {name!r} is not a plain file name")
@@ -110,8 +131,10 @@ class Destination(ABC):
         """
 
     @abstractmethod
-    def write(self, run_id: str, started_at: str, files: Mapping[str, bytes]) -> list[str]:
-        """Write ``files`` (name -> bytes) as this run's copy, then as the latest.
+    def write(
+        self, run_id: str, started_at: str, files: Mapping[str, bytes | Iterable[bytes]]
+    ) -> list[str]:
+        """Write ``files`` (name -> bytes or byte chunks) as this run's copy, then the latest.
 
         Returns where each file went, the latest first (``.../report.json``), then the
         run's copies. Raises :class:`ReportWriteError` with one line when writing fails.
@@ -144,8 +167,12 @@ def _open_subdir(parent_fd: int, name: str) -> int:
     return os.open(name, _DIR_FLAGS | _NOFOLLOW, dir_fd=parent_fd)
 
 
-def _write_atomically(dir_fd: int, name: str, data: bytes) -> None:
-    """Replace ``name`` in the directory with ``data``: unique temp file, fsync, rename."""
+def _write_atomically(dir_fd: int, name: str, data: bytes | Iterable[bytes]) -> None:
+    """Replace ``name`` in the directory with ``data``: unique temp file, fsync, rename.
+
+    ``data`` may be a stream of chunks: each is written as it comes, and a stream that
+    raises leaves the old file in place (the temporary one is removed).
+    """
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
     while True:
         # Random, never reused: no other writer and no planted link can hold this name.
@@ -157,9 +184,10 @@ def _write_atomically(dir_fd: int, name: str, data: bytes) -> None:
             continue
     try:
         try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
+            for chunk in chunks_of(data):
+                view = memoryview(chunk)
+                while view:
+                    view = view[os.write(fd, view) :]
             os.fsync(fd)
         finally:
             os.close(fd)
@@ -169,6 +197,16 @@ def _write_atomically(dir_fd: int, name: str, data: bytes) -> None:
         with contextlib.suppress(OSError):
             os.unlink(temp, dir_fd=dir_fd)
         raise
+
+
+def _read_back(dir_fd: int, name: str) -> Iterator[bytes]:
+    """The file we just wrote, in chunks (never through a link: it is our own file)."""
+    fd = os.open(name, os.O_RDONLY | _NOFOLLOW | getattr(os, "O_CLOEXEC", 0), dir_fd=dir_fd)
+    try:
+        while chunk := os.read(fd, COPY_CHUNK):
+            yield chunk
+    finally:
+        os.close(fd)
 
 
 # What _write_atomically names its temporary files, and how old one must be before it
@@ -246,8 +284,14 @@ class FolderDestination(Destination):
         finally:
             os.close(root)
 
-    def write(self, run_id: str, started_at: str, files: Mapping[str, bytes]) -> list[str]:
-        """Write the run's copy under ``runs/``, then the latest at the top, atomically."""
+    def write(
+        self, run_id: str, started_at: str, files: Mapping[str, bytes | Iterable[bytes]]
+    ) -> list[str]:
+        """Write the run's copy under ``runs/``, then the latest at the top, atomically.
+
+        The latest copy is read back from the run's copy, so a streamed file is consumed
+        once and never held whole.
+        """
         _check_names(files)
         folder = run_folder_name(run_id, started_at)
         try:
@@ -260,13 +304,13 @@ class FolderDestination(Destination):
                         for name, data in files.items():
                             _write_atomically(run_dir, name, data)
                         _fsync_dir(run_dir)
+                        for name in files:
+                            _write_atomically(root, name, _read_back(run_dir, name))
                     finally:
                         os.close(run_dir)
                     _fsync_dir(runs)
                 finally:
                     os.close(runs)
-                for name, data in files.items():
-                    _write_atomically(root, name, data)
                 _fsync_dir(root)
                 _remove_stale_partials(root, now=time.time())
             finally:
@@ -368,8 +412,15 @@ class S3Destination(Destination):
         except (BotoCoreError, ClientError) as exc:
             raise self._fail(exc, for_check=True) from None
 
-    def write(self, run_id: str, started_at: str, files: Mapping[str, bytes]) -> list[str]:
-        """``put_object`` the run's copy under ``runs/``, then the latest at the prefix."""
+    def write(
+        self, run_id: str, started_at: str, files: Mapping[str, bytes | Iterable[bytes]]
+    ) -> list[str]:
+        """``put_object`` the run's copy under ``runs/``, then the latest at the prefix.
+
+        A streamed file is spooled first (in memory up to ``SPOOL_BYTES``, then in a
+        temporary file) so that both objects are sent from one consumption of it, with
+        a known length, and never from a whole copy in memory.
+        """
         from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
 
         _check_names(files)
@@ -378,22 +429,43 @@ class S3Destination(Destination):
         latest = [f"{self.prefix}{name}" for name in files]
         try:
             client = self._client()
-            for key, (name, data) in zip(kept, files.items(), strict=True):
-                client.put_object(
-                    Bucket=self.bucket, Key=key, Body=data, ContentType=_content_type(name)
-                )
-            for key, (name, data) in zip(latest, files.items(), strict=True):
-                client.put_object(
-                    Bucket=self.bucket,
-                    Key=key,
-                    Body=data,
-                    ContentType=_content_type(name),
-                    # The latest report changes every run: caches must ask again.
-                    CacheControl="no-cache",
-                )
+            for (name, data), run_key, latest_key in zip(
+                files.items(), kept, latest, strict=True
+            ):
+                with _spooled(data) as body:
+                    client.put_object(
+                        Bucket=self.bucket, Key=run_key, Body=body,
+                        ContentType=_content_type(name),
+                    )
+                    body.seek(0)
+                    client.put_object(
+                        Bucket=self.bucket,
+                        Key=latest_key,
+                        Body=body,
+                        ContentType=_content_type(name),
+                        # The latest report changes every run: caches must ask again.
+                        CacheControl="no-cache",
+                    )
         except (BotoCoreError, ClientError) as exc:
             raise self._fail(exc, for_check=False) from None
+        except OSError as exc:  # the spool's temporary file (a full disk)
+            raise ReportWriteError(
+                f"could not write the reports to {self}: {_reason(exc)}"
+            ) from None
         return [f"{self.SCHEME}{self.bucket}/{key}" for key in (*latest, *kept)]
+
+
+@contextlib.contextmanager
+def _spooled(data: bytes | Iterable[bytes]) -> Iterator[IO[bytes]]:
+    """``data`` as a seekable file at offset 0: in memory when small, else on disk."""
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        yield io.BytesIO(bytes(data))
+        return
+    with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as spool:
+        for chunk in data:
+            spool.write(chunk)
+        spool.seek(0)
+        yield cast("IO[bytes]", spool)
 
 
 def _content_type(name: str) -> str:

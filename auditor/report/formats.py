@@ -5,11 +5,11 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import TYPE_CHECKING, assert_never
 
-from auditor.report.html_report import render_html
-from auditor.report.json_report import render_json
+from auditor.report.html_report import html_chunks
+from auditor.report.json_report import json_chunks
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Iterator, Mapping, Sequence
 
     from auditor.results import RunReport
     from auditor.store.trend import TrendPoint
@@ -76,11 +76,25 @@ def render(
     ``trends`` (each tenant's last runs, from :func:`auditor.store.tenant_trends`) is
     shown by the HTML report; the JSON report is the run alone.
     """
+    return b"".join(render_stream(fmt, report, trends=trends))
+
+
+def render_stream(
+    fmt: ReportFormat,
+    report: RunReport,
+    *,
+    trends: Mapping[str, Sequence[TrendPoint]] | None = None,
+) -> Iterator[bytes]:
+    """The report in format ``fmt`` as byte chunks, rendered only as they are read.
+
+    Nothing is rendered until the first chunk is asked for, and no chunk is kept: a
+    large fleet's report goes to its file without ever being whole in memory.
+    """
     match fmt:
         case ReportFormat.JSON:
-            return render_json(report)
+            yield from json_chunks(report)
         case ReportFormat.HTML:
-            return render_html(report, trends=trends)
+            yield from html_chunks(report, trends=trends)
         case _:
             assert_never(fmt)
 
@@ -90,10 +104,12 @@ def render_files(
     report: RunReport,
     *,
     trends: Mapping[str, Sequence[TrendPoint]] | None = None,
-) -> dict[str, bytes]:
-    """Each format's file name and bytes, ready for :meth:`Destination.write`.
+) -> dict[str, Iterator[bytes]]:
+    """Each format's file name and its content as a stream, for :meth:`Destination.write`.
 
     ``Destination.parse(output).write(report.run.id, report.run.started_at,
-    render_files(formats, report, trends=trends))`` is the whole of writing a run.
+    render_files(formats, report, trends=trends))`` is the whole of writing a run. Each
+    stream is lazy and read once: the destination renders one file at a time as it
+    writes it, so the two formats are never held at once.
     """
-    return {fmt.filename: render(fmt, report, trends=trends) for fmt in formats}
+    return {fmt.filename: render_stream(fmt, report, trends=trends) for fmt in formats}

@@ -39,7 +39,7 @@ from auditor.results import ResultStatus, Severity, TenantStatus
 from auditor.waivers import ANY_TENANT, SOON_DAYS
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Iterator, Mapping, Sequence
 
     from auditor.results import (
         DriftEntry,
@@ -57,6 +57,8 @@ JS_NAME = "report.js"
 
 SEVERITIES: tuple[Severity, ...] = tuple(sorted(Severity, key=lambda s: -s.rank))
 TOP_RULES = 10
+# Template output is gathered into chunks of about this many characters before writing.
+CHUNK_CHARS = 1 << 16
 ROTATED = "rotated"
 
 
@@ -537,14 +539,35 @@ _STATUS_ORDER = {
 }
 
 
-def _tenant_order(view: TenantView) -> tuple[int, int, int, int]:
-    worst = Severity(view.worst).rank if view.worst else -1
+def _report_order(tenant: TenantReport) -> tuple[int, int, int, int]:
+    """Where the tenant goes on the page: passing last, then by its worst problem.
+
+    Worst problem: the highest severity among its failures that count and its rules
+    that errored (an error hides a verdict of its own severity); then error before
+    fail, then more failures first. Computed from the report, not from the tenant's
+    view, so the views can be built one at a time as the template reaches them.
+    """
+    failing = [r for r in tenant.results if r.counts]
+    ranked = [r.severity.rank for r in failing] + [
+        r.severity.rank for r in tenant.results if r.status is ResultStatus.ERROR
+    ]
     return (
-        view.status == TenantStatus.PASS.value,
-        -worst,
-        _STATUS_ORDER[view.status],
-        -len(view.failing),
+        tenant.status is TenantStatus.PASS,
+        -max(ranked, default=-1),
+        _STATUS_ORDER[tenant.status.value],
+        -len(failing),
     )
+
+
+def _tenant_views(
+    report: RunReport, trends: Mapping[str, Sequence[TrendPoint]]
+) -> Iterator[TenantView]:
+    """The tenants' views, worst first, each built when the template asks for it."""
+    # Stable sort: tenants that compare equal keep the order the report gives them.
+    order = sorted(range(len(report.tenants)), key=lambda i: _report_order(report.tenants[i]))
+    for index in order:
+        tenant = report.tenants[index]
+        yield _tenant_view(tenant, trends.get(tenant.tenant_id, ()))
 
 
 def _seconds_between(started_at: str, finished_at: str) -> float | None:
@@ -580,11 +603,7 @@ def _context(
     report: RunReport, trends: Mapping[str, Sequence[TrendPoint]] | None = None
 ) -> dict[str, Any]:
     trends = trends or {}
-    # Stable sort: tenants that compare equal keep the order the report gives them.
-    tenants = sorted(
-        (_tenant_view(t, trends.get(t.tenant_id, ())) for t in report.tenants),
-        key=_tenant_order,
-    )
+    tenants = _tenant_views(report, trends)
     failing_by_severity: Counter[Severity] = Counter()
     unresolved = Counter[str]()
     lifecycles = Counter[str]()
@@ -653,5 +672,24 @@ def render_html(
     runs, oldest first; each tenant with a trend shows it as a strip. Without it (no
     store) the page renders as before.
     """
+    return b"".join(html_chunks(report, trends=trends))
+
+
+def html_chunks(
+    report: RunReport, *, trends: Mapping[str, Sequence[TrendPoint]] | None = None
+) -> Iterator[bytes]:
+    """``report.html`` as UTF-8 chunks, rendered as they are read (Jinja's ``generate``).
+
+    Each tenant's view is built when the template reaches it and dropped after, so the
+    page is never held whole; the bytes are those of :func:`render_html`.
+    """
     template = _environment().get_template(TEMPLATE_NAME)
-    return template.render(_context(report, trends)).encode("utf-8")
+    pending: list[str] = []
+    size = 0
+    for piece in template.generate(_context(report, trends)):
+        pending.append(piece)
+        size += len(piece)
+        if size >= CHUNK_CHARS:
+            yield "".join(pending).encode("utf-8")
+            pending, size = [], 0
+    yield "".join(pending).encode("utf-8")

@@ -4,6 +4,12 @@ The document is the :class:`~auditor.results.RunReport` model itself, dumped in 
 order, so every key is always present (``null`` where nothing applies). The output is
 deterministic: tenants in the order given, keys in a fixed order, UTF-8, one trailing
 newline, so two renders of the same report are byte-identical and diff cleanly.
+
+:func:`json_chunks` writes it as a stream: the report's head, then one tenant at a time,
+then its tail. Only one tenant's dump is in memory at once (a fleet's report is about
+17 kB a tenant), and the bytes are exactly those of ``json.dumps(document, indent=2)``:
+a value nested ``d`` levels deep is that value's own ``indent=2`` dump with ``2 * d``
+spaces after each newline (JSON strings hold no raw newline, so this is exact).
 """
 
 from __future__ import annotations
@@ -14,20 +20,65 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from auditor.results import RunReport
 
 SCHEMA_RESOURCE = "report.schema.json"
+TENANTS_KEY = "tenants"
+# A tenant's dump is small; chunks of about this many bytes keep writes few and large.
+CHUNK_BYTES = 1 << 16
 
 
 def report_document(report: RunReport) -> dict[str, Any]:
-    """The report as plain JSON data (dicts, lists, strings, numbers, null)."""
+    """The report as plain JSON data (dicts, lists, strings, numbers, null).
+
+    The whole run at once: for a large fleet use :func:`json_chunks`, which never holds it.
+    """
     return report.model_dump(mode="json")
 
 
 def render_json(report: RunReport) -> bytes:
-    """The bytes of ``report.json``."""
-    text = json.dumps(report_document(report), ensure_ascii=False, indent=2, allow_nan=False)
-    return (text + "\n").encode("utf-8")
+    """The bytes of ``report.json`` (all of them: :func:`json_chunks` streams them)."""
+    return b"".join(json_chunks(report))
+
+
+def _dumps(value: Any, depth: int) -> str:  # noqa: ANN401 - any JSON value
+    text = json.dumps(value, ensure_ascii=False, indent=2, allow_nan=False)
+    return text.replace("\n", "\n" + "  " * depth) if depth else text
+
+
+def json_chunks(report: RunReport) -> Iterator[bytes]:
+    """``report.json`` as UTF-8 chunks, one tenant dumped at a time.
+
+    The concatenation equals ``json.dumps(report_document(report), ensure_ascii=False,
+    indent=2, allow_nan=False)`` plus a newline, encoded in UTF-8, byte for byte.
+    """
+    keys = list(type(report).model_fields)
+    pending: list[str] = ["{"]
+    size = 1
+    for index, key in enumerate(keys):
+        comma = "," if index < len(keys) - 1 else ""
+        pending.append(f"\n  {json.dumps(key, ensure_ascii=False)}: ")
+        if key != TENANTS_KEY:
+            value = report.model_dump(mode="json", include={key})[key]
+            pending.append(_dumps(value, 1) + comma)
+            continue
+        tenants = report.tenants
+        if not tenants:
+            pending.append("[]" + comma)
+            continue
+        pending.append("[")
+        for position, tenant in enumerate(tenants):
+            text = _dumps(tenant.model_dump(mode="json"), 2)
+            pending.append(f"\n    {text}" + ("," if position < len(tenants) - 1 else ""))
+            size += len(text)
+            if size >= CHUNK_BYTES:
+                yield "".join(pending).encode("utf-8")
+                pending, size = [], 0
+        pending.append("\n  ]" + comma)
+    pending.append("\n}\n")
+    yield "".join(pending).encode("utf-8")
 
 
 @cache

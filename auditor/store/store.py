@@ -208,7 +208,9 @@ class Store:
         """Record a finished run in one transaction, and move its findings forward.
 
         ``snapshots`` maps each of the report's tenants (exactly those) to its redacted
-        snapshot JSON. A FAIL opens or keeps a finding (last seen: the run's start), a
+        snapshot JSON; each is read and serialized when its tenant is written, so a lazy
+        mapping (:class:`auditor.history.RunRecorder`'s spool) keeps one in memory at once.
+        A FAIL opens or keeps a finding (last seen: the run's start), a
         PASS resolves an open one, ``error`` and ``not_evaluated`` leave it as it was.
         """
         tenants = [t.tenant_id for t in report.tenants]
@@ -223,8 +225,6 @@ class Store:
             )
         started_at = parse_time(report.run.started_at)
         finished_at = parse_time(report.run.finished_at)
-        # Serialize before the transaction: a bad value fails without touching the store.
-        snapshot_texts = {tenant: _dumps(snapshots[tenant]) for tenant in tenants}
 
         with transaction(self._engine, write=True) as session:
             if session.scalar(select(RunRow.seq).where(RunRow.id == report.run.id)) is not None:
@@ -252,11 +252,16 @@ class Store:
                         started_at=started_at,
                         run_seq=run.seq,
                         status=tenant.status.value,
-                        snapshot=snapshot_texts[tenant.tenant_id],
+                        # Serialized here, one tenant at a time: a fleet's snapshots are
+                        # never all in memory. A bad value rolls the whole run back.
+                        snapshot=_dumps(snapshots[tenant.tenant_id]),
                     )
                 )
                 session.flush()  # the tenant run exists before its results point at it
                 _save_results(session, run.id, tenant, seen_at=started_at)
+                # Written rows need not stay in the session: let them go, tenant by tenant.
+                session.flush()
+                session.expunge_all()
 
     def accept_baseline(
         self, tenant_id: str, *, accepted_by: str, reason: str | None, now: datetime

@@ -45,8 +45,9 @@ def test_parse_formats_refuses_an_empty_list() -> None:
 
 
 def test_render_files_names_each_format_by_its_file() -> None:
-    """render_files maps report.html / report.json to render's bytes, in the order asked."""
+    """render_files maps report.html / report.json to streams of render's bytes, in order."""
     run = small_run()
     files = render_files([ReportFormat.HTML, ReportFormat.JSON], run)
     assert list(files) == ["report.html", "report.json"]
-    assert files["report.json"] == render(ReportFormat.JSON, run)
+    assert b"".join(files["report.json"]) == render(ReportFormat.JSON, run)
+    assert b"".join(files["report.html"]) == render(ReportFormat.HTML, run)
