@@ -83,7 +83,7 @@ def audit_and_record(
     hasher = request.hasher or SecretHasher.for_installation(fingerprint_key_path(config.store))
     run = asyncio.run(run_audit(
         request.tenants, config.base_domain, request.pack, hasher,
-        concurrency=config.concurrency, on_done=on_done,
+        pacing=config.pacing, concurrency=concurrency_cap(config), on_done=on_done,
     ))
     report = run.report
     trends: dict[str, list[TrendPoint]] | None = None
@@ -114,6 +114,15 @@ def audit_and_record(
     failed = store_failure is not None or write_failure is not None
     code = EXIT_COLLECTION_ERROR if failed else exit_code(report, request.fail_on)
     return AuditOutcome(report, tuple(written), store_failure, write_failure, code)
+
+
+def concurrency_cap(config: AuditorConfig) -> int | None:
+    """The config's ``concurrency:`` when the file sets it: a cap on tenants in flight.
+
+    Unset, the pacing alone decides (its default of 8 predates pacing and would hold
+    the quota idle while tenants wait on latency).
+    """
+    return config.concurrency if "concurrency" in config.model_fields_set else None
 
 
 def safe_url(url: str) -> str:

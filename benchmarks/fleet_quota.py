@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import inspect
 import json
 import multiprocessing
 import os
@@ -237,14 +236,18 @@ def _audit(
         for t in tenants
     ]
     pack = load_rule_pack()
-    options: dict[str, Any] = {"concurrency": args.concurrency}
-    if args.collector == "paced":
-        if "pacing" not in inspect.signature(run_audit).parameters:
-            print("--collector paced: run_audit does not take pacing= yet; "
-                  "use --collector concurrency", file=sys.stderr)
-            sys.exit(2)
-        from auditor.pacing import CategoryQuotas, PacingConfig  # noqa: PLC0415
+    from auditor.pacing import CategoryQuotas, PacingConfig  # noqa: PLC0415
 
+    # Both collectors are paced now; "concurrency" is the old fixed bound, emulated as
+    # limiters far above the quotas plus a cap of --concurrency tenants in flight.
+    options: dict[str, Any] = {
+        "concurrency": args.concurrency,
+        "pacing": PacingConfig(quotas=CategoryQuotas(
+            UserPoolResourceRead=1e9, UserPoolClientRead=1e9, UserPoolRead=1e9),
+            per_pool_operation=1e9),
+    }
+    if args.collector == "paced":
+        options.pop("concurrency")
         options["pacing"] = PacingConfig(
             quotas=CategoryQuotas(**_rates(args)),
             per_pool_operation=args.per_pool_operation or 1e9,

@@ -2,19 +2,24 @@
 
 Cognito first: its identity provider names the Okta app (``client_id``, when the config
 gives no ``app_id``) and the issuer whose discovery document is checked. Then Okta.
-Tenants run concurrently, bounded; one tenant's failure never touches another's.
+Tenants run concurrently, paced by :mod:`auditor.pacing` (limiters per Cognito quota and
+Okta org, tenants in flight bounded by memory); one tenant's failure never touches
+another's.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from auditor.collect.cognito import collect_cognito
+from auditor.collect.cognito import SharedClients, collect_cognito
 from auditor.collect.okta import collect_okta
+from auditor.pacing import PacingConfig, RunPacing
 from auditor.snapshot import (
     CognitoHalf,
     CollectionError,
@@ -43,13 +48,24 @@ def utc_now() -> str:
 
 
 async def collect_tenant(
-    tenant: TenantConfig, base_domain: str, hasher: SecretHasher
+    tenant: TenantConfig,
+    base_domain: str,
+    hasher: SecretHasher,
+    *,
+    clients: SharedClients | None = None,
 ) -> TenantSnapshot:
-    """Both halves of one tenant. Never raises for what a service or the network does."""
+    """Both halves of one tenant. Never raises for what a service or the network does.
+
+    ``clients`` (a fleet run's) shares paced Cognito clients and paces Okta per org.
+    """
     collected_at = utc_now()
+    pacing = clients.pacing if clients is not None else None
     try:
-        cognito, cognito_errors = await asyncio.to_thread(
-            collect_cognito, tenant, base_domain, hasher
+        # The loop's default executor: collect_fleet sizes it for a paced run.
+        cognito, cognito_errors = await asyncio.get_running_loop().run_in_executor(
+            None, functools.partial(
+                collect_cognito, tenant, base_domain, hasher, clients=clients
+            ),
         )
     except Exception as exc:
         log.exception("tenant %s: Cognito collector failed", tenant.id)
@@ -69,6 +85,7 @@ async def collect_tenant(
         okta, okta_errors = await collect_okta(
             tenant.okta, hasher, app_id=app_id, issuer=issuer,
             issuer_unknown_reason=issuer_unknown,
+            pacer=pacing.okta if pacing is not None else None,
         )
     except Exception as exc:
         log.exception("tenant %s: Okta collector failed", tenant.id)
@@ -89,15 +106,26 @@ async def collect_fleet(
     base_domain: str,
     hasher: SecretHasher,
     *,
-    concurrency: int,
+    pacing: PacingConfig | None = None,
     on_done: ProgressCallback | None = None,
 ) -> list[TenantSnapshot]:
-    """Every tenant, ``concurrency`` at a time, in the order given."""
-    gate = asyncio.Semaphore(concurrency)
+    """Every tenant, in the order given, as fast as the quotas allow.
+
+    Fresh limiters for this run (:class:`~auditor.pacing.RunPacing`); as many tenants
+    in flight as ``pacing`` admits (its memory budget, and ``max_tenants_in_flight``,
+    where the config's ``concurrency:`` lands); the blocking boto3 calls on
+    ``worker_threads`` threads (asyncio's default would give 6 on 2 cores).
+    """
+    run = RunPacing.create(pacing)
+    loop = asyncio.get_running_loop()
+    loop.set_default_executor(
+        ThreadPoolExecutor(max_workers=run.config.worker_threads, thread_name_prefix="cognito")
+    )
+    clients = SharedClients(pacing=run)
 
     async def one(tenant: TenantConfig) -> TenantSnapshot:
-        async with gate:
-            snapshot = await collect_tenant(tenant, base_domain, hasher)
+        async with run.admission.admit():
+            snapshot = await collect_tenant(tenant, base_domain, hasher, clients=clients)
         if on_done is not None:
             on_done(snapshot)
         return snapshot
