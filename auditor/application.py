@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from auditor.report.destination import Destination
     from auditor.results import RunReport, Severity
     from auditor.rules import RulePack
+    from auditor.shards import Shard
     from auditor.snapshot import TenantSnapshot
     from auditor.waivers import Waiver
 
@@ -62,6 +63,15 @@ class AuditRequest:
     waivers: Sequence[Waiver] = ()
     trigger: Trigger = "manual"
     hasher: SecretHasher | None = None  # None: the installation's key, beside the store
+    # A shard of a fleet run (CONTRACT 7): the run is also filed under ``run_group`` as
+    # ``shard``, and announces nothing: `auditor report --run-group` alerts for the run.
+    run_group: str | None = None
+    shard: Shard | None = None
+
+    @property
+    def announces(self) -> bool:
+        """Whether this run's own alerts go out (a shard alone sends none)."""
+        return self.run_group is None
 
 
 def audit_and_record(
@@ -75,7 +85,13 @@ def audit_and_record(
     from auditor.history import remember  # noqa: PLC0415
     from auditor.report import render_files  # noqa: PLC0415
     from auditor.report.destination import ReportWriteError  # noqa: PLC0415
-    from auditor.store import StoreError, TrendPoint, open_store, tenant_trends  # noqa: PLC0415
+    from auditor.store import (  # noqa: PLC0415
+        RunGroups,
+        StoreError,
+        TrendPoint,
+        open_store,
+        tenant_trends,
+    )
     from auditor.store_paths import fingerprint_key_path  # noqa: PLC0415
 
     config = request.config
@@ -95,6 +111,10 @@ def audit_and_record(
                 run, store, waivers=request.waivers, today=datetime.now(UTC).date(),
                 trigger=request.trigger, retention_days=config.retention_days,
             ).report
+            if request.run_group is not None:
+                shard = request.shard
+                index, count = (shard.index, shard.count) if shard is not None else (0, 1)
+                RunGroups(store).record_shard(request.run_group, index, count, report)
             trends = tenant_trends(store, [t.tenant_id for t in report.tenants])
         finally:
             store.close()

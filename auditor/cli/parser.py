@@ -123,3 +123,20 @@ def add_report_flags(parser: argparse.ArgumentParser) -> None:
         default=env(ENV_OUTPUT, DEFAULT_OUTPUT),
         help=f"where reports go (env {ENV_OUTPUT}; default {DEFAULT_OUTPUT}/)",
     )
+
+
+ENV_SHARD = "AUDITOR_SHARD"
+ENV_RUN_GROUP = "AUDITOR_RUN_GROUP"
+
+
+def add_run_group_flag(parser: argparse.ArgumentParser, *, required: bool) -> None:
+    """``--run-group ID`` (env AUDITOR_RUN_GROUP): the fleet run a shard belongs to."""
+    default = env(ENV_RUN_GROUP)
+    parser.add_argument(
+        "--run-group",
+        metavar="ID",
+        default=default,
+        required=required and default is None,
+        help="the sharded run this belongs to: letters, digits, '.', '_', '-', e.g. "
+        f"nightly-20261127 (env {ENV_RUN_GROUP})",
+    )
