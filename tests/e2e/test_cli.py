@@ -222,7 +222,11 @@ def test_console_script_exits_with_the_verdict(tmp_path):
 
 @pytest.mark.parametrize(
     ("argv", "says"),
-    [(["--help"], "exit codes:"), (["rules", "list"], "rules:"), (["rules", "validate"], "is valid")],
+    [
+        (["--help"], "exit codes:"),
+        (["rules", "list"], "rules:"),
+        (["rules", "validate"], "is valid"),
+    ],
 )
 def test_help_imports_no_sdk_or_database_module(tmp_path, argv, says):
     """`--help`, `rules list` and `rules validate` import no SDK, SQLAlchemy or Jinja2."""
