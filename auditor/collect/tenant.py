@@ -13,7 +13,7 @@ import asyncio
 import functools
 import logging
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -53,17 +53,18 @@ async def collect_tenant(
     hasher: SecretHasher,
     *,
     clients: SharedClients | None = None,
+    executor: Executor | None = None,
 ) -> TenantSnapshot:
     """Both halves of one tenant. Never raises for what a service or the network does.
 
-    ``clients`` (a fleet run's) shares paced Cognito clients and paces Okta per org.
+    ``clients`` (a fleet run's) shares paced Cognito clients and paces Okta per org;
+    ``executor`` runs the blocking boto3 calls (default: the loop's).
     """
     collected_at = utc_now()
     pacing = clients.pacing if clients is not None else None
     try:
-        # The loop's default executor: collect_fleet sizes it for a paced run.
         cognito, cognito_errors = await asyncio.get_running_loop().run_in_executor(
-            None, functools.partial(
+            executor, functools.partial(
                 collect_cognito, tenant, base_domain, hasher, clients=clients
             ),
         )
@@ -117,20 +118,24 @@ async def collect_fleet(
     ``worker_threads`` threads (asyncio's default would give 6 on 2 cores).
     """
     run = RunPacing.create(pacing)
-    loop = asyncio.get_running_loop()
-    loop.set_default_executor(
-        ThreadPoolExecutor(max_workers=run.config.worker_threads, thread_name_prefix="cognito")
-    )
     clients = SharedClients(pacing=run)
+    pool = ThreadPoolExecutor(max_workers=run.config.worker_threads, thread_name_prefix="cognito")
 
     async def one(tenant: TenantConfig) -> TenantSnapshot:
         async with run.admission.admit():
-            snapshot = await collect_tenant(tenant, base_domain, hasher, clients=clients)
+            snapshot = await collect_tenant(
+                tenant, base_domain, hasher, clients=clients, executor=pool
+            )
         if on_done is not None:
             on_done(snapshot)
         return snapshot
 
-    return list(await asyncio.gather(*(one(t) for t in tenants)))
+    try:
+        return list(await asyncio.gather(*(one(t) for t in tenants)))
+    finally:
+        # Every tenant is done (collect_tenant never raises), unless the run itself was
+        # cancelled: then do not wait for threads blocked on the limiters.
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _failed_cognito(tenant: TenantConfig, reason: str) -> tuple[CognitoHalf, list[CollectionError]]:
