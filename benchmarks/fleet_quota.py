@@ -19,9 +19,10 @@ its GIL:
   (default: the documented quotas; ``--rate 15`` puts every category at 15/s);
 * the Okta emulator, with ``--okta-latency`` on every request of every org.
 
-``--collector concurrency`` (today's default) audits through ``run_audit(concurrency=N)``;
-``--collector paced`` passes ``pacing=PacingConfig(...)`` set to the proxy's quotas, once
-``run_audit`` takes it.
+``--collector paced`` audits through ``run_audit(pacing=PacingConfig(...))`` set to the
+proxy's quotas, as the product does. ``--collector concurrency`` approximates the old
+fixed bound for comparison: limiters far above the quotas, ``--concurrency`` tenants in
+flight (botocore's retries absorb what the quota refuses).
 """
 
 from __future__ import annotations
@@ -306,7 +307,7 @@ def main() -> int:
                              "(default: the documented quotas, 20/15/15)")
     parser.add_argument("--per-pool-operation", type=float, default=5.0,
                         help="calls/s per user pool and operation (0: no such limit)")
-    parser.add_argument("--collector", choices=("concurrency", "paced"), default="concurrency")
+    parser.add_argument("--collector", choices=("concurrency", "paced"), default="paced")
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--base-domain", default="rapticore.io")
     args = parser.parse_args()
