@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from auditor.report.destination import Destination
     from auditor.results import RunReport, Severity
     from auditor.rules import RulePack
+    from auditor.shards import Shard
     from auditor.snapshot import TenantSnapshot
     from auditor.waivers import Waiver
 
@@ -73,6 +74,15 @@ class AuditRequest:
     hasher: SecretHasher | None = None  # None: the installation's key, beside the store
     # False (`--no-alerts`): record the run, tell no route; the next run tells them.
     send_alerts: bool = True
+    # A shard of a fleet run (CONTRACT 7): the run is also filed under ``run_group`` as
+    # ``shard``, and announces nothing: `auditor report --run-group` alerts for the run.
+    run_group: str | None = None
+    shard: Shard | None = None
+
+    @property
+    def announces(self) -> bool:
+        """Whether this run's own alerts go out (a shard alone sends none)."""
+        return self.run_group is None
 
 
 def audit_and_record(
@@ -86,7 +96,13 @@ def audit_and_record(
     from auditor.history import remember  # noqa: PLC0415
     from auditor.report import render_files  # noqa: PLC0415
     from auditor.report.destination import ReportWriteError  # noqa: PLC0415
-    from auditor.store import StoreError, TrendPoint, open_store, tenant_trends  # noqa: PLC0415
+    from auditor.store import (  # noqa: PLC0415
+        RunGroups,
+        StoreError,
+        TrendPoint,
+        open_store,
+        tenant_trends,
+    )
     from auditor.store_paths import fingerprint_key_path  # noqa: PLC0415
 
     config = request.config
@@ -94,7 +110,7 @@ def audit_and_record(
     hasher = request.hasher or SecretHasher.for_installation(fingerprint_key_path(config.store))
     run = asyncio.run(run_audit(
         request.tenants, config.base_domain, request.pack, hasher,
-        concurrency=config.concurrency, on_done=on_done,
+        pacing=config.pacing, concurrency=concurrency_cap(config), on_done=on_done,
     ))
     report = run.report
     trends: dict[str, list[TrendPoint]] | None = None
@@ -106,6 +122,10 @@ def audit_and_record(
                 run, store, waivers=request.waivers, today=datetime.now(UTC).date(),
                 trigger=request.trigger, retention_days=config.retention_days,
             ).report
+            if request.run_group is not None:
+                shard = request.shard
+                index, count = (shard.index, shard.count) if shard is not None else (0, 1)
+                RunGroups(store).record_shard(request.run_group, index, count, report)
             trends = tenant_trends(store, [t.tenant_id for t in report.tenants])
         finally:
             store.close()
@@ -130,6 +150,15 @@ def audit_and_record(
     if config.alerts is not None and store_failure is None:
         alerts = announce_recorded(report, config, send=request.send_alerts)
     return AuditOutcome(report, tuple(written), store_failure, write_failure, code, alerts)
+
+
+def concurrency_cap(config: AuditorConfig) -> int | None:
+    """The config's ``concurrency:`` when the file sets it: a cap on tenants in flight.
+
+    Unset, the pacing alone decides (its default of 8 predates pacing and would hold
+    the quota idle while tenants wait on latency).
+    """
+    return config.concurrency if "concurrency" in config.model_fields_set else None
 
 
 def announce_recorded(report: RunReport, config: AuditorConfig, *, send: bool) -> DeliveryReport:

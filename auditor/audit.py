@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
     from auditor.collect.secrets import SecretHasher
     from auditor.config import TenantConfig
+    from auditor.pacing import PacingConfig
     from auditor.rules import RulePack
     from auditor.snapshot import TenantSnapshot
 
@@ -124,18 +125,35 @@ async def run_audit(  # noqa: PLR0913 - the run's whole context, passed explicit
     pack: RulePack,
     hasher: SecretHasher,
     *,
-    concurrency: int,
+    pacing: PacingConfig | None = None,
+    concurrency: int | None = None,
     on_done: Callable[[TenantSnapshot], None] | None = None,
 ) -> AuditRun:
-    """Collect and evaluate ``tenants``; never raises for what a tenant's services do."""
+    """Collect and evaluate ``tenants``; never raises for what a tenant's services do.
+
+    ``pacing`` sets the limiters (default: AWS's documented quotas); ``concurrency``,
+    when given, caps the tenants in flight on top of them (the config's optional
+    ``concurrency:``).
+    """
     run_id = str(uuid.uuid4())
     started_at = utc_now()
     snapshots = await collect_fleet(
-        tenants, base_domain, hasher, concurrency=concurrency, on_done=on_done
+        tenants, base_domain, hasher, pacing=paced(pacing, concurrency), on_done=on_done
     )
     outcomes = [TenantOutcome(s, pack.evaluate(s)) for s in snapshots]
     report = build_report(run_id, started_at, utc_now(), outcomes)
     return AuditRun(report=report, outcomes=outcomes)
+
+
+def paced(pacing: PacingConfig | None, concurrency: int | None) -> PacingConfig:
+    """``pacing`` (or the defaults) with at most ``concurrency`` tenants in flight."""
+    from auditor.pacing import PacingConfig  # noqa: PLC0415 - only the type is needed above
+
+    config = pacing or PacingConfig()
+    if concurrency is None:
+        return config
+    cap = min(concurrency, config.max_tenants_in_flight or concurrency)
+    return config.model_copy(update={"max_tenants_in_flight": cap})
 
 
 def exit_code(report: RunReport, fail_on: Severity) -> int:

@@ -38,9 +38,6 @@ SHARDS = 4
 # is an expected failure; once merged it passes (remove the entries then).
 PENDING = {
     ("schedule", "--listen"),
-    ("audit", "--shard"),
-    ("audit", "--run-group"),
-    ("report", None),
 }
 
 
