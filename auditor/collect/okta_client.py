@@ -167,20 +167,24 @@ class OktaReader:
             url += "?" + urlencode(params)
         return url
 
+    async def _execute(self, request: Any, path: str) -> Any:  # noqa: ANN401 - the SDK's request and (response, body, error)
+        """Send through the SDK, within the org's rate limit when paced."""
+        if self._pacer is None:
+            return await self._executor.execute(request)
+        async with self._pacer.call(self._org_url, path) as outcome:
+            response, body, error = await self._executor.execute(request)
+            if response is not None:
+                outcome.status = response.status
+                outcome.headers = response.headers
+            return response, body, error
+
     async def _get(self, url: str) -> tuple[Any, dict[str, str]]:
         path = urlsplit(url).path
         try:
             request, error = await self._executor.create_request("GET", url)
             if error is not None:
                 raise _call_error(path, error)
-            if self._pacer is None:
-                response, body, error = await self._executor.execute(request)
-            else:
-                async with self._pacer.call(self._org_url, path) as outcome:
-                    response, body, error = await self._executor.execute(request)
-                    if response is not None:
-                        outcome.status = response.status
-                        outcome.headers = response.headers
+            response, body, error = await self._execute(request, path)
         except OktaCallError:
             raise
         except json.JSONDecodeError as exc:
