@@ -242,6 +242,12 @@ def test_missing_shards_exit_3_and_name_them_unless_partial(sharded: ShardedFlee
     reported = {t["tenant_id"] for t in sharded.report_json("group")["tenants"]}
     assert reported == {t["tenant_id"] for t in sharded.report_json("s0")["tenants"]}
 
+    both = sharded.run("report", "--run-group", "half", "--output", "group2", "--partial",
+                       "--wait", "0.1")
+    assert both.returncode == 3
+    assert "shard 1/2 missing" in both.stderr
+    assert (sharded.tmp_path / "group2" / "report.json").is_file()
+
     unknown = sharded.run("report", "--run-group", "never-ran", "--output", "none")
     assert unknown.returncode == 3
     assert "no recorded shard" in unknown.stderr
@@ -304,3 +310,18 @@ def test_shards_send_no_alerts_and_the_report_sends_them_once(
     again = sharded.run("report", "--run-group", "alerting", "--output", "group", env=env)
     assert again.returncode == 1, again.stderr
     assert len(bodies) == posted
+
+
+def test_a_shard_that_owns_no_tenant_still_completes_the_run(sharded: ShardedFleet) -> None:
+    """Of 3 shards the fleet's two accounts fill two; the empty third records, and counts."""
+    counts = []
+    for index in range(3):
+        ran = sharded.run("audit", "--all", "--shard", f"{index}/3", "--run-group", "three",
+                          "--output", f"s{index}")
+        assert ran.returncode in {0, 1}, ran.stderr
+        counts.append(len(sharded.report_json(f"s{index}")["tenants"]))
+    assert min(counts) == 0  # the fleet's two quota groups cannot fill three shards
+    assert sum(counts) == 4
+    done = sharded.run("report", "--run-group", "three", "--output", "group")
+    assert done.returncode == 1, done.stderr
+    assert sharded.report_json("group")["summary"]["tenants"] == 4

@@ -50,19 +50,19 @@ def register(commands: Commands) -> None:
         help=f"lowest severity that makes the exit code 1: critical, high, medium, low, "
         f"info (env {ENV_FAIL_ON}; default low)",
     )
-    waiting = report.add_mutually_exclusive_group()
-    waiting.add_argument(
+    report.add_argument(
         "--wait",
         metavar="SECONDS",
         type=float,
         default=0.0,
         help="wait up to this long for missing shards (default: do not wait)",
     )
-    waiting.add_argument(
+    report.add_argument(
         "--partial",
         action="store_true",
-        help="report the shards that finished, name the missing ones on stderr, exit 3; "
-        "the missing shards' tenants are left out (no alert resolves them)",
+        help="report the shards that finished (after --wait, if given), name the missing "
+        "ones on stderr, exit 3; the missing shards' tenants are left out (no alert "
+        "resolves them)",
     )
     report.set_defaults(handler=report_command)
 
@@ -75,7 +75,7 @@ def report_command(args: argparse.Namespace) -> int:
     from auditor.store import check_run_group  # noqa: PLC0415
 
     formats = report_formats(args.format)
-    if args.wait < 0:
+    if not args.wait >= 0:  # also refuses nan
         raise UsageError(f"--wait {args.wait:g}: give the seconds to wait, 0 or more")
     try:
         group = check_run_group(args.run_group)
