@@ -10,6 +10,7 @@ another's.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 import logging
 from collections.abc import Callable, Sequence
@@ -64,8 +65,11 @@ async def collect_tenant(
     pacing = clients.pacing if clients is not None else None
     try:
         cognito, cognito_errors = await asyncio.get_running_loop().run_in_executor(
+            # In the caller's context, as asyncio.to_thread does: log lines keep the
+            # tenant and run bound by auditor.logs.
             executor, functools.partial(
-                collect_cognito, tenant, base_domain, hasher, clients=clients
+                contextvars.copy_context().run, collect_cognito, tenant, base_domain, hasher,
+                clients=clients,
             ),
         )
     except Exception as exc:
