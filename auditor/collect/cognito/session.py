@@ -39,6 +39,8 @@ _ROLE_SESSION_SECONDS = 900
 # A shared client made with assumed-role credentials is made again after this long, well
 # inside the session's 900 s: its credentials are fixed and cannot refresh themselves.
 _SHARED_ROLE_CLIENT_SECONDS = 600
+# How long one failure to make a shared client stands for the key's other tenants.
+_SHARED_FAILURE_SECONDS = 60
 
 
 @dataclass(frozen=True)
@@ -98,31 +100,45 @@ class SharedClients:
     tenants, measured); boto3 clients are thread-safe, so tenants of one account and
     region share one. Each is attached to the run's limiters once (``pacing``). A client
     made from assumed-role credentials is replaced after ten minutes, before they expire.
+    A failure to make one (a role that cannot be assumed, an unreachable endpoint) is
+    given to the key's other tenants for a minute instead of being retried by each.
     """
 
     pacing: RunPacing | None = None
     _clients: dict[tuple[str | None, str], _Shared] = field(default_factory=dict)
+    _failed: dict[tuple[str | None, str], tuple[str, float]] = field(default_factory=dict)
+    _locks: dict[tuple[str | None, str], threading.Lock] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def get(self, advisor: Advisor) -> CognitoIdentityProviderClient:
         """The shared client of the advisor's role and region (made on first use).
 
         The role's temporary credentials are added to every caller's scrubber, so no
-        tenant's messages can quote them.
+        tenant's messages can quote them. Raises :class:`FailureError` (fatal) as
+        :func:`connect` does.
         """
         key = (advisor.role_arn, advisor.region)
-        # One lock for all keys: making a client is CPU-bound (the GIL serializes it
-        # anyway), and a second tenant of the same key must wait for the first's client.
         with self._lock:
-            shared = self._clients.get(key)
+            key_lock = self._locks.setdefault(key, threading.Lock())
+        # One lock per key: the key's other tenants wait for its first client, while
+        # tenants of other roles (their own sts:AssumeRole round trips) go ahead.
+        with key_lock:
             now = time.monotonic()
+            failed = self._failed.get(key)
+            if failed is not None and now - failed[1] < _SHARED_FAILURE_SECONDS:
+                raise FailureError(failed[0], fatal=True)
+            shared = self._clients.get(key)
             stale = (
                 shared is not None
                 and advisor.role_arn is not None
                 and now - shared.made_at > _SHARED_ROLE_CLIENT_SECONDS
             )
             if shared is None or stale:
-                client, credentials = _connect(advisor, None)
+                try:
+                    client, credentials = _connect(advisor, None)
+                except FailureError as failure:
+                    self._failed[key] = (failure.message, time.monotonic())
+                    raise
                 if self.pacing is not None:
                     from auditor.pacing import attach_to_botocore  # noqa: PLC0415 - see pacing
                     from auditor.shards import account_of  # noqa: PLC0415
