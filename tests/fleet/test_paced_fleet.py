@@ -65,3 +65,44 @@ def test_run_audit_paces_by_default_and_verdicts_are_unchanged(fleet: Fleet) -> 
     tenants = [fleet.add(f"default{next(_ids)}").config() for _ in range(3)]
     run = asyncio.run(run_audit(tenants, fleet.base_domain, load_rule_pack(), HASHER))
     assert [t.status for t in run.report.tenants] == [TenantStatus.PASS] * 3
+
+
+def test_concurrency_caps_only_when_the_config_file_sets_it() -> None:
+    """`concurrency:` written in the file is a cap; its default (8, pre-pacing) is not."""
+    from auditor.application import concurrency_cap  # noqa: PLC0415
+    from auditor.config import AuditorConfig  # noqa: PLC0415
+
+    tenant = {
+        "id": "acme",
+        "okta": {"org_url": "https://acme.okta.com", "token": "t"},
+        "cognito": {"region": "us-east-1", "user_pool_id": "us-east-1_AbCdEf",
+                    "provider_name": "Okta"},
+    }
+    unset = AuditorConfig.model_validate({"version": 1, "tenants": [tenant]})
+    capped = AuditorConfig.model_validate({"version": 1, "tenants": [tenant], "concurrency": 12})
+    assert concurrency_cap(unset) is None
+    assert concurrency_cap(capped) == 12
+    assert unset.pacing.quotas.UserPoolClientRead == 15  # the documented quota by default
+
+
+def test_tenants_of_one_role_and_region_share_one_client(fleet: Fleet) -> None:
+    """Four tenants, two with a role and two without, in one region: two clients are made."""
+    from auditor.collect.cognito import SharedClients  # noqa: PLC0415
+    from auditor.collect.tenant import collect_tenant  # noqa: PLC0415
+
+    role = "arn:aws:iam::123456789012:role/AuditorReadOnly"
+    configs = [fleet.add(f"shared{next(_ids)}").config() for _ in range(4)]
+    configs[2:] = [
+        c.model_copy(update={"cognito": c.cognito.model_copy(update={"role_arn": role})})
+        for c in configs[2:]
+    ]
+    clients = SharedClients()
+
+    async def collect() -> list[bool]:
+        snapshots = [
+            await collect_tenant(c, fleet.base_domain, HASHER, clients=clients) for c in configs
+        ]
+        return [s.has_errors for s in snapshots]
+
+    assert asyncio.run(collect()) == [False] * 4
+    assert clients.made == 2

@@ -109,6 +109,8 @@ class SharedClients:
     _failed: dict[tuple[str | None, str], tuple[str, float]] = field(default_factory=dict)
     _locks: dict[tuple[str | None, str], threading.Lock] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    made: int = 0
+    """Clients made so far (one per role and region, plus renewals)."""
 
     def get(self, advisor: Advisor) -> CognitoIdentityProviderClient:
         """The shared client of the advisor's role and region (made on first use).
@@ -149,6 +151,7 @@ class SharedClients:
                     )
                 shared = _Shared(client, credentials, now)
                 self._clients[key] = shared
+                self.made += 1
         for value in shared.credentials:
             if value:
                 advisor.scrubber.add(value)
