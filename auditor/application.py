@@ -11,17 +11,23 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from auditor.errors import EXIT_COLLECTION_ERROR
+from auditor.logs import bind_run, run_log
 from auditor.redact import redact_url
 
 if TYPE_CHECKING:
+    import threading
     from collections.abc import Callable, Sequence
+    from pathlib import Path
 
     from auditor.alerts import DeliveryReport
+    from auditor.audit import AuditRun
     from auditor.collect.secrets import SecretHasher
     from auditor.config import AuditorConfig, TenantConfig
     from auditor.history import Trigger
@@ -29,8 +35,10 @@ if TYPE_CHECKING:
     from auditor.report.destination import Destination
     from auditor.results import RunReport, Severity
     from auditor.rules import RulePack
+    from auditor.service.metrics import Metrics
     from auditor.shards import Shard
     from auditor.snapshot import TenantSnapshot
+    from auditor.store import Store
     from auditor.waivers import Waiver
 
 log = logging.getLogger("auditor")
@@ -83,57 +91,104 @@ class AuditRequest:
     def announces(self) -> bool:
         """Whether this run's own alerts go out (a shard alone sends none)."""
         return self.run_group is None
+    metrics: Metrics | None = None  # the service's figures, to record this run in
+    metrics_file: Path | None = None  # node-exporter textfile to write after the run
+    stop: threading.Event | None = None  # set on SIGTERM: finish the tenants under way, stop
 
 
 def audit_and_record(
     request: AuditRequest, *, on_done: Callable[[TenantSnapshot], None] | None = None
 ) -> AuditOutcome:
-    """Audit the request's tenants, record the run in the config's store, write the reports."""
+    """Audit the request's tenants, record the run in the config's store, write the reports.
+
+    Every line logged during the run carries its ``run_id``; its start and end are
+    logged on ``auditor.run`` (shown at the default level).
+    """
+    from auditor.logs import register_config_secrets  # noqa: PLC0415 - see the module docstring
+
+    register_config_secrets(request.config)  # before anything can log a token
+    run_id = str(uuid.uuid4())
+    with bind_run(run_id):
+        run_log().info(
+            "audit run starting: %d tenant(s)", len(request.tenants),
+            extra={"tenants": len(request.tenants), "trigger": request.trigger},
+        )
+        started = time.monotonic()
+        outcome = _audit_and_record(request, run_id, on_done)
+        duration = time.monotonic() - started
+        _record_metrics(request, outcome, duration)
+        summary = outcome.report.summary
+        run_log().info(
+            "audit run finished in %.1fs: %d passed, %d failed, %d errored; exit code %d",
+            duration, summary.passed, summary.failed, summary.errored, outcome.exit_code,
+            extra={
+                "duration_seconds": round(duration, 3), "exit_code": outcome.exit_code,
+                "passed": summary.passed, "failed": summary.failed,
+                "errored": summary.errored, "recorded": outcome.store_failure is None,
+                "reports_written": outcome.write_failure is None,
+            },
+        )
+    return outcome
+
+
+def _audit_and_record(
+    request: AuditRequest, run_id: str, on_done: Callable[[TenantSnapshot], None] | None
+) -> AuditOutcome:
     from sqlalchemy.exc import SQLAlchemyError  # noqa: PLC0415 - see the module docstring
 
-    from auditor.audit import exit_code, run_audit  # noqa: PLC0415
+    from auditor.audit import TenantLeases, exit_code, run_audit  # noqa: PLC0415
     from auditor.collect.secrets import SecretHasher  # noqa: PLC0415
-    from auditor.history import remember  # noqa: PLC0415
     from auditor.report import render_files  # noqa: PLC0415
     from auditor.report.destination import ReportWriteError  # noqa: PLC0415
     from auditor.store import (  # noqa: PLC0415
-        RunGroups,
+        AlertStore,
         StoreError,
         TrendPoint,
         open_store,
         tenant_trends,
     )
+    from auditor.store.lease import new_holder  # noqa: PLC0415
     from auditor.store_paths import fingerprint_key_path  # noqa: PLC0415
 
     config = request.config
     request.output.check()  # an --output that cannot be written: exit 2, nothing audited
     hasher = request.hasher or SecretHasher.for_installation(fingerprint_key_path(config.store))
-    run = asyncio.run(run_audit(
-        request.tenants, config.base_domain, request.pack, hasher,
-        pacing=config.pacing, concurrency=concurrency_cap(config), on_done=on_done,
-    ))
-    report = run.report
-    trends: dict[str, list[TrendPoint]] | None = None
     store_failure = None
+    store = None
     try:
+        # Opened first: its tenant leases keep another process off a tenant we audit.
         store = open_store(config.store)
-        try:
-            report = remember(
-                run, store, waivers=request.waivers, today=datetime.now(UTC).date(),
-                trigger=request.trigger, retention_days=config.retention_days,
-            ).report
-            if request.run_group is not None:
-                shard = request.shard
-                index, count = (shard.index, shard.count) if shard is not None else (0, 1)
-                RunGroups(store).record_shard(request.run_group, index, count, report)
-            trends = tenant_trends(store, [t.tenant_id for t in report.tenants])
-        finally:
-            store.close()
     except (SQLAlchemyError, StoreError, OSError) as exc:
-        # The verdicts are still worth having: write them, and say the run was not kept.
         store_failure = f"{type(exc).__name__}: {exc}"
-        log.error("could not record the run in the store %s: %s",  # noqa: TRY400 - one line
-                  redact_url(config.store), type(exc).__name__)
+        log.error("could not open the store %s (%s); auditing without tenant leases, "  # noqa: TRY400 - one line
+                  "the run will not be recorded", redact_url(config.store), type(exc).__name__)
+    try:
+        leases = None if store is None else TenantLeases(
+            store.engine, new_holder(), ttl=timedelta(seconds=config.schedule.lease_ttl_seconds),
+            wait=float(config.schedule.tenant_wait_seconds),
+        )
+        run = asyncio.run(run_audit(
+            request.tenants, config.base_domain, request.pack, hasher,
+            pacing=config.pacing, concurrency=concurrency_cap(config), on_done=on_done,
+            run_id=run_id, leases=leases,
+            stop=request.stop,
+        ))
+        report = run.report
+        trends: dict[str, list[TrendPoint]] | None = None
+        if store is not None:
+            try:
+                report = _remember(run, store, request)
+                trends = tenant_trends(store, [t.tenant_id for t in report.tenants])
+                if request.metrics is not None:
+                    request.metrics.set_alerts_queued(len(AlertStore(store).pending()))
+            except (SQLAlchemyError, StoreError, OSError) as exc:
+                # The verdicts are still worth having: write them, and say the run was not kept.
+                store_failure = f"{type(exc).__name__}: {exc}"
+                log.error("could not record the run in the store %s: %s",  # noqa: TRY400 - one line
+                          redact_url(config.store), type(exc).__name__)
+    finally:
+        if store is not None:
+            store.close()
     written: list[str] = []
     write_failure = None
     try:
@@ -152,6 +207,22 @@ def audit_and_record(
     return AuditOutcome(report, tuple(written), store_failure, write_failure, code, alerts)
 
 
+def _remember(run: AuditRun, store: Store, request: AuditRequest) -> RunReport:
+    """Record the run (drift, lifecycle, waivers); a shard's also under its run group."""
+    from auditor.history import remember  # noqa: PLC0415 - see the module docstring
+    from auditor.store import RunGroups  # noqa: PLC0415
+
+    report = remember(
+        run, store, waivers=request.waivers, today=datetime.now(UTC).date(),
+        trigger=request.trigger, retention_days=request.config.retention_days,
+    ).report
+    if request.run_group is not None:
+        shard = request.shard
+        index, count = (shard.index, shard.count) if shard is not None else (0, 1)
+        RunGroups(store).record_shard(request.run_group, index, count, report)
+    return report
+
+
 def concurrency_cap(config: AuditorConfig) -> int | None:
     """The config's ``concurrency:`` when the file sets it: a cap on tenants in flight.
 
@@ -159,6 +230,24 @@ def concurrency_cap(config: AuditorConfig) -> int | None:
     the quota idle while tenants wait on latency).
     """
     return config.concurrency if "concurrency" in config.model_fields_set else None
+
+
+def _record_metrics(request: AuditRequest, outcome: AuditOutcome, duration: float) -> None:
+    """The run's figures into ``request.metrics`` and, if asked, the textfile."""
+    metrics = request.metrics
+    if metrics is None and request.metrics_file is None:
+        return
+    if metrics is None:
+        from auditor.service.metrics import Metrics  # noqa: PLC0415 - see the module docstring
+
+        metrics = Metrics()
+    # A run is a success when it was recorded: its verdicts are what the store keeps.
+    metrics.record_run(outcome.report, duration, succeeded=outcome.store_failure is None)
+    if request.metrics_file is not None:
+        try:
+            metrics.write_textfile(request.metrics_file)
+        except (OSError, ValueError):
+            log.exception("could not write the metrics file %s", request.metrics_file)
 
 
 def announce_recorded(report: RunReport, config: AuditorConfig, *, send: bool) -> DeliveryReport:

@@ -6,12 +6,15 @@ this and decide what to write and where.
 
 from __future__ import annotations
 
+import logging
+import time
 import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from auditor.collect.tenant import collect_fleet, utc_now
+from auditor.collect.tenant import collect_fleet, failed_snapshot, utc_now
 from auditor.errors import EXIT_COLLECTION_ERROR, EXIT_FINDINGS, EXIT_OK
+from auditor.logs import bind_run
 from auditor.results import (
     DriftEntry,
     ResultStatus,
@@ -24,16 +27,23 @@ from auditor.results import (
     TenantReport,
     TenantStatus,
 )
+from auditor.store.errors import StoreError
 
 if TYPE_CHECKING:
+    import threading
     from collections.abc import Callable, Sequence
+    from datetime import timedelta
+
+    from sqlalchemy import Engine
 
     from auditor.collect.secrets import SecretHasher
+    from auditor.collect.tenant import PacedCollect
     from auditor.config import TenantConfig
     from auditor.pacing import PacingConfig
     from auditor.rules import RulePack
     from auditor.snapshot import TenantSnapshot
 
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -119,6 +129,30 @@ def build_report(
     )
 
 
+@dataclass(frozen=True)
+class TenantLeases:
+    """Hold each tenant's lease in the store while collecting it (issue 8).
+
+    So an on-demand ``audit`` during the nightly run (or two overlapping runs anywhere)
+    never collects one tenant in two processes at once: the second waits up to ``wait``
+    seconds, then reports the tenant as an error (never a pass).
+    """
+
+    engine: Engine
+    holder: str
+    ttl: timedelta
+    wait: float
+    poll: float = 1.0
+
+
+_STOP_CHECK_SECONDS = 5.0  # how often a run waiting for a tenant's lease checks for SIGTERM
+
+INTERRUPTED = (
+    "interrupted: the auditor was stopped (SIGTERM or Ctrl-C) before this tenant was "
+    "audited; the next run audits it"
+)
+
+
 async def run_audit(  # noqa: PLR0913 - the run's whole context, passed explicitly
     tenants: Sequence[TenantConfig],
     base_domain: str,
@@ -128,18 +162,35 @@ async def run_audit(  # noqa: PLR0913 - the run's whole context, passed explicit
     pacing: PacingConfig | None = None,
     concurrency: int | None = None,
     on_done: Callable[[TenantSnapshot], None] | None = None,
+    run_id: str | None = None,
+    leases: TenantLeases | None = None,
+    stop: threading.Event | None = None,
 ) -> AuditRun:
     """Collect and evaluate ``tenants``; never raises for what a tenant's services do.
 
     ``pacing`` sets the limiters (default: AWS's documented quotas); ``concurrency``,
     when given, caps the tenants in flight on top of them (the config's optional
     ``concurrency:``).
+
+    ``stop``, once set (by a SIGTERM handler), lets the tenants being collected finish
+    and turns every tenant not yet started into an ``error`` "interrupted", so a stopped
+    run still ends with a complete report of what it did.
     """
-    run_id = str(uuid.uuid4())
+    run_id = run_id or str(uuid.uuid4())
     started_at = utc_now()
-    snapshots = await collect_fleet(
-        tenants, base_domain, hasher, pacing=paced(pacing, concurrency), on_done=on_done
-    )
+
+    async def collect(tenant: TenantConfig, collect_one: PacedCollect) -> TenantSnapshot:
+        if stop is not None and stop.is_set():
+            return failed_snapshot(tenant, base_domain, INTERRUPTED)
+        if leases is None:
+            return await collect_one(tenant)
+        return await _collect_leased(tenant, base_domain, collect_one, leases, stop)
+
+    with bind_run(run_id):
+        snapshots = await collect_fleet(
+            tenants, base_domain, hasher, pacing=paced(pacing, concurrency), on_done=on_done,
+            collect=collect,
+        )
     outcomes = [TenantOutcome(s, pack.evaluate(s)) for s in snapshots]
     report = build_report(run_id, started_at, utc_now(), outcomes)
     return AuditRun(report=report, outcomes=outcomes)
@@ -154,6 +205,55 @@ def paced(pacing: PacingConfig | None, concurrency: int | None) -> PacingConfig:
         return config
     cap = min(concurrency, config.max_tenants_in_flight or concurrency)
     return config.model_copy(update={"max_tenants_in_flight": cap})
+
+
+async def _collect_leased(
+    tenant: TenantConfig,
+    base_domain: str,
+    collect_one: PacedCollect,
+    leases: TenantLeases,
+    stop: threading.Event | None,
+) -> TenantSnapshot:
+    from sqlalchemy.exc import SQLAlchemyError  # noqa: PLC0415 - only with a store
+
+    from auditor.store import lease  # noqa: PLC0415
+
+    def stopped() -> bool:
+        return stop is not None and stop.is_set()
+
+    # The wait is taken in short steps, so a SIGTERM never waits behind a busy tenant.
+    deadline = time.monotonic() + leases.wait
+    while True:
+        step = min(max(0.0, deadline - time.monotonic()), _STOP_CHECK_SECONDS)
+        try:
+            async with lease.hold_async(
+                leases.engine, lease.tenant_lease_name(tenant.id), holder=leases.holder,
+                ttl=leases.ttl, wait=step, poll=leases.poll,
+            ) as held:
+                if stopped():  # stopped while we waited for the lease
+                    return failed_snapshot(tenant, base_domain, INTERRUPTED)
+                snapshot = await collect_one(tenant)
+                if held is not None and held.lost.is_set():
+                    log.warning("tenant %s: its lease lapsed during collection", tenant.id)
+                return snapshot
+        except lease.LeaseBusy as exc:
+            if stopped():
+                return failed_snapshot(tenant, base_domain, INTERRUPTED)
+            if time.monotonic() < deadline:
+                continue
+            reason = (
+                f"not audited: another auditor process is auditing this tenant (lease still "
+                f"held by {exc.holder} after waiting {leases.wait:.0f}s); the next run audits it"
+            )
+            log.warning("tenant %s %s", tenant.id, reason)
+            return failed_snapshot(tenant, base_domain, reason)
+        except (SQLAlchemyError, StoreError) as exc:
+            log.exception("tenant %s: could not take its lease in the store", tenant.id)
+            return failed_snapshot(
+                tenant, base_domain,
+                "not audited: could not take the tenant's lease in the store "
+                f"({type(exc).__name__})",
+            )
 
 
 def exit_code(report: RunReport, fail_on: Severity) -> int:

@@ -91,6 +91,60 @@ def register_secret(value: str | None) -> None:
         _secrets = _secrets | {value}
 
 
+def register_config_secrets(config: object) -> None:
+    """Register every secret a loaded config holds, so no log line can show one.
+
+    Each ``SecretStr`` in it (Okta tokens, alert webhook URLs and HMAC keys), the content
+    of each private key file it names (whole, and line by line: a line may quote one line
+    of it), and the store URL's password. Walks the config's models, so a secret field
+    added to the config later is covered without a change here.
+    """
+    _walk_secrets(config, set())
+    store = getattr(config, "store", None)
+    if isinstance(store, str):
+        register_secret(_url_password(store))
+
+
+def _walk_secrets(value: object, seen: set[int]) -> None:
+    from pydantic import BaseModel, SecretStr  # noqa: PLC0415 - only once a config is loaded
+
+    if id(value) in seen:
+        return
+    seen.add(id(value))
+    if isinstance(value, SecretStr):
+        register_secret(value.get_secret_value())
+    elif isinstance(value, BaseModel):
+        read_key = getattr(value, "read_key", None)
+        if callable(read_key):
+            _register_key_file(read_key)
+        for name in type(value).model_fields:
+            _walk_secrets(getattr(value, name, None), seen)
+    elif isinstance(value, list | tuple | dict):
+        for item in value.values() if isinstance(value, dict) else value:
+            _walk_secrets(item, seen)
+
+
+def _register_key_file(read_key: Any) -> None:  # noqa: ANN401 - a config model's read_key
+    try:
+        content = read_key().get_secret_value()
+    except (OSError, UnicodeDecodeError):
+        return  # unreadable now: the collector reports it, with the path, not the content
+    register_secret(content.strip())
+    for line in content.splitlines():
+        if "-----" not in line:  # the PEM armour lines are public
+            register_secret(line.strip())
+
+
+def _url_password(url: str) -> str | None:
+    from urllib.parse import unquote, urlsplit  # noqa: PLC0415
+
+    try:
+        password = urlsplit(url).password
+    except ValueError:
+        return None
+    return unquote(password) if password else None
+
+
 def redact_text(text: str) -> str:
     """``text`` with every secret-looking part and every registered secret replaced."""
     for secret in _secrets:
@@ -127,6 +181,23 @@ def redact(
     return event_dict
 
 
+def terminal_safe_values(
+    _logger: object, _method: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """Escape control and bidi characters in human lines (JSON escapes its own).
+
+    Messages quote tenant data (an AWS error text, an Okta error summary): on a terminal,
+    ESC or CR in them could rewrite earlier lines. Tracebacks are ours and keep their
+    line breaks.
+    """
+    from auditor.report.text import terminal_safe  # noqa: PLC0415 - only when logging
+
+    for key, value in list(event_dict.items()):
+        if isinstance(value, str) and key not in {"exception", "stack"}:
+            event_dict[key] = terminal_safe(value)
+    return event_dict
+
+
 @contextmanager
 def bind_run(run_id: str) -> Iterator[None]:
     """Every line logged inside carries ``run_id``."""
@@ -151,6 +222,22 @@ def run_log() -> logging.Logger:
 
 class _Handler(logging.StreamHandler[TextIO]):
     """Our root handler (so a second setup replaces it instead of adding another)."""
+
+
+class _StderrHandler(_Handler):
+    """Writes to ``sys.stderr`` as it is at each line, not as it was at set-up.
+
+    So a redirected stderr (pytest's capture, ``contextlib.redirect_stderr``) gets the
+    lines, and a stream replaced since set-up is never written to after it was closed.
+    """
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: TextIO) -> None:
+        pass  # always the current sys.stderr
 
 
 def setup_logging(
@@ -188,6 +275,7 @@ def setup_logging(
             structlog.processors.format_exc_info,  # tracebacks become text, then scrubbed
             structlog.processors.StackInfoRenderer(),
             redact,  # last before rendering: nothing reaches the stream unscrubbed
+            *([] if as_json else [terminal_safe_values]),
             renderer,
         ],
     )
@@ -203,7 +291,7 @@ def setup_logging(
         cache_logger_on_first_use=False,
     )
 
-    handler = _Handler(out)
+    handler = _Handler(out) if stream is not None else _StderrHandler()
     handler.setFormatter(formatter)
     root = logging.getLogger()
     for old in [h for h in root.handlers if isinstance(h, _Handler)]:

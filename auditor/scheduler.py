@@ -117,6 +117,11 @@ class SlotGuard:
         """A run outside the schedule (``--now``): no slot lease, but never overlapping."""
         return lambda: self._guarded(job, slot=None, now=self.clock())
 
+    def wait_idle(self) -> None:
+        """Return once no run of this guard is under way."""
+        with self._running:
+            pass
+
     def _guarded(
         self, job: Callable[[], int | None], *, slot: datetime | None, now: datetime
     ) -> None:
@@ -252,13 +257,16 @@ def run_service(  # noqa: PLR0913 - the service's whole context, passed explicit
     engine: Engine | None,
     run_now: bool = False,
     on_ready: Callable[[str], None] | None = None,
+    on_signal: Callable[[], None] | None = None,
 ) -> int:
     """What ``auditor schedule`` does: schedule ``job``, serve health, stop on a signal.
 
     ``job`` runs one audit and records it in ``metrics`` (``record_run``), returning its
     exit code. ``engine`` is the store's, for the slot leases (None: a single process).
-    ``on_ready`` is told one line for people once everything is up. Returns 0 after
-    SIGTERM or SIGINT (which must arrive in the main thread).
+    ``on_ready`` is told one line for people once everything is up. ``on_signal`` is
+    called on SIGTERM or SIGINT (which must arrive in the main thread), before the
+    scheduler stops: the CLI uses it to make the run under way wind up early. Returns 0
+    once the run under way, if any, has finished.
     """
     trigger = schedule.trigger()
     started_at = datetime.now(UTC)
@@ -275,7 +283,10 @@ def run_service(  # noqa: PLR0913 - the service's whole context, passed explicit
         server.start()
 
     def stop(signum: int, _frame: FrameType | None) -> None:
-        run_log.info("%s received, stopping the scheduler", signal.Signals(signum).name)
+        name = signal.Signals(signum).name
+        run_log.info("%s received, stopping the scheduler", name)
+        if on_signal is not None:
+            on_signal()
         scheduler.shutdown(wait=False)
 
     signal.signal(signal.SIGTERM, stop)
@@ -289,6 +300,7 @@ def run_service(  # noqa: PLR0913 - the service's whole context, passed explicit
         )
     try:
         scheduler.start()
+        guard.wait_idle()  # a run under way finishes (records, writes) before we exit
     finally:
         if server is not None:
             server.stop()

@@ -10,12 +10,18 @@ from :mod:`auditor.report.text`. Nothing heavy is imported before a command runs
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 from typing import TYPE_CHECKING
 
-from auditor.cli.parser import ENV_FAIL_ON, ENV_LOG_LEVEL, LOG_LEVELS, build_parser
+from auditor.cli.parser import (
+    ENV_FAIL_ON,
+    ENV_LOG_FORMAT,
+    ENV_LOG_LEVEL,
+    LOG_FORMATS,
+    LOG_LEVELS,
+    build_parser,
+)
 from auditor.errors import (
     EXIT_OK,
     EXIT_UNAVAILABLE,
@@ -24,6 +30,7 @@ from auditor.errors import (
     UnavailableError,
     UsageError,
 )
+from auditor.logs import setup_logging
 from auditor.results import Severity
 
 if TYPE_CHECKING:
@@ -41,12 +48,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     # argparse checks `choices` on flags, not on defaults taken from the environment.
     for dest, env, allowed in (
         ("log_level", ENV_LOG_LEVEL, LOG_LEVELS),
+        ("log_format", ENV_LOG_FORMAT, LOG_FORMATS),
         ("fail_on", ENV_FAIL_ON, tuple(s.value for s in Severity)),
     ):
         value = getattr(args, dest, None)
         if value is not None and value not in allowed:
             parser.error(f"{env}={os.environ.get(env)!r} is not one of {', '.join(allowed)}")
-    _setup_logging(args.log_level)
+    setup_logging(args.log_level, args.log_format)
     handler: Handler = args.handler
     try:
         code = handler(args)
@@ -59,7 +67,7 @@ def main(argv: Sequence[str] | None = None) -> int:
               file=sys.stderr)
         return EXIT_USAGE
     except UnavailableError as exc:
-        print(f"auditor: {exc}", file=sys.stderr)
+        print(f"auditor: {_safe_lines(exc)}", file=sys.stderr)
         return EXIT_UNAVAILABLE
     except BrokenPipeError:
         # `auditor history ... | head`: the reader left. Say nothing more, and keep
@@ -75,27 +83,3 @@ def _safe_lines(exc: Exception) -> str:
 
     return "\n".join(terminal_safe(line) for line in str(exc).split("\n"))
 
-
-class TerminalSafeFormatter(logging.Formatter):
-    """Log lines with the message's control and bidi characters escaped.
-
-    Log messages quote tenant data (an AWS error text, an Okta error summary): on a
-    terminal, ESC or CR in them could rewrite earlier lines. Tracebacks are ours and
-    keep their line breaks.
-    """
-
-    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 - logging's name
-        """Escape the message, then format as usual."""
-        from auditor.report.text import terminal_safe  # noqa: PLC0415 - only once logging
-
-        record.message = terminal_safe(record.message)
-        return super().formatMessage(record)
-
-
-def _setup_logging(level: str) -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(TerminalSafeFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    logging.basicConfig(level=getattr(logging, level.upper()), handlers=[handler])
-    # boto's and aiohttp's debug output includes request headers: never below warning.
-    for noisy in ("botocore", "boto3", "urllib3", "aiohttp", "s3transfer"):
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))

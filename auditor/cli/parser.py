@@ -28,8 +28,12 @@ ENV_OUTPUT = "AUDITOR_OUTPUT"
 ENV_FAIL_ON = "AUDITOR_FAIL_ON"
 ENV_LOG_LEVEL = "AUDITOR_LOG_LEVEL"
 ENV_NO_ALERTS = "AUDITOR_NO_ALERTS"
+ENV_LOG_FORMAT = "AUDITOR_LOG_FORMAT"
+ENV_METRICS_FILE = "AUDITOR_METRICS_FILE"
+ENV_LISTEN = "AUDITOR_LISTEN"
 DEFAULT_OUTPUT = "reports-out"
 LOG_LEVELS = ("debug", "info", "warning", "error")
+LOG_FORMATS = ("auto", "json", "console")  # auditor.logs.LOG_FORMATS, without importing structlog
 
 EPILOG = """\
 exit codes:
@@ -40,7 +44,7 @@ exit codes:
      or the run could not be recorded
 
 Every flag has an environment variable: AUDITOR_CONFIG, AUDITOR_FORMAT,
-AUDITOR_OUTPUT, AUDITOR_FAIL_ON, AUDITOR_LOG_LEVEL, AUDITOR_NO_ALERTS.
+AUDITOR_OUTPUT, AUDITOR_FAIL_ON, AUDITOR_LOG_LEVEL, AUDITOR_LOG_FORMAT, AUDITOR_NO_ALERTS.
 A flag beats its variable.
 Try `auditor demo` first: it audits built-in emulated tenants, no credentials needed.
 """
@@ -76,6 +80,16 @@ def build_parser() -> argparse.ArgumentParser:
         type=str.lower,
         default=(env(ENV_LOG_LEVEL, "warning") or "warning").lower(),
         help=f"how much to log on stderr (env {ENV_LOG_LEVEL}; default warning)",
+    )
+    parser.add_argument(
+        "--log-format",
+        choices=LOG_FORMATS,
+        type=str.lower,
+        default=(env(ENV_LOG_FORMAT, "auto") or "auto").lower(),
+        help=(
+            "log lines on stderr: json (one object a line), console (for people) or auto: "
+            f"json unless stderr is a terminal (env {ENV_LOG_FORMAT}; default auto)"
+        ),
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for register in COMMAND_GROUPS:

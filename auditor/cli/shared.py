@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from auditor.application import AuditRequest, audit_and_record
 from auditor.cli.parser import ENV_CONFIG, ENV_NO_ALERTS, env
 from auditor.errors import UsageError
+from auditor.logs import register_config_secrets
 from auditor.progress import Progress
 
 if TYPE_CHECKING:
@@ -36,7 +37,9 @@ def load_config_arg(path: str | None) -> tuple[AuditorConfig, LineIndex]:
             f"no config: pass --config PATH or set {ENV_CONFIG} "
             "(or run `auditor demo` to see the auditor work without one)"
         )
-    return load_config_with_lines(Path(path))
+    config, lines = load_config_with_lines(Path(path))
+    register_config_secrets(config)  # no log line may show a token, key or webhook from here on
+    return config, lines
 
 
 def select_tenants(

@@ -26,6 +26,7 @@ from auditor.collect.okta_client import (
     redirect_reason,
 )
 from auditor.collect.shape import parse
+from auditor.service.metrics import aiohttp_trace_config
 from auditor.snapshot import OidcDiscovery
 from auditor.urls import origin
 
@@ -68,7 +69,9 @@ async def fetch_discovery(issuer: str, *, seconds: float) -> OidcDiscovery:
     url = discovery_url(issuer)
     client_timeout = aiohttp.ClientTimeout(total=seconds)
     async with (
-        aiohttp.ClientSession(timeout=client_timeout) as session,
+        aiohttp.ClientSession(
+            timeout=client_timeout, trace_configs=[aiohttp_trace_config("discovery")]
+        ) as session,
         session.get(url, allow_redirects=False, headers={"Accept": "application/json"}) as resp,
     ):
         if 300 <= resp.status < 400:

@@ -198,7 +198,7 @@ async def _section(
 
 
 async def _app_section(reader: OktaReader, app_id: str, errors: _Errors) -> Section[OktaApp]:
-    if not _APP_ID.match(app_id):
+    if not _APP_ID.fullmatch(app_id):
         return Section.absent(
             f"not found: {app_id!r} is not a valid Okta app id (check app_id, or the "
             "Cognito IdP's client_id)"

@@ -34,10 +34,13 @@ import aiohttp
 from okta.cache.no_op_cache import NoOpCache
 from okta.client import Client
 
+from auditor.report.text import truncate
+from auditor.service.metrics import aiohttp_trace_config
 from auditor.urls import origin
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
+    from pathlib import Path
 
     from auditor.config import OktaConfig
     from auditor.pacing import OktaPacer
@@ -143,7 +146,9 @@ class GuardedSession:
     """
 
     def __init__(self) -> None:
-        self._session = aiohttp.ClientSession()
+        # Traced: every attempt counts in auditor_api_calls_total{source="okta"}, the 429s
+        # the SDK retries itself included (OktaReader sees only the final answer).
+        self._session = aiohttp.ClientSession(trace_configs=[aiohttp_trace_config("okta")])
 
     @classmethod
     def attached_to(cls, client: Client) -> GuardedSession:
@@ -160,6 +165,23 @@ class GuardedSession:
     async def close(self) -> None:
         """Close the real session."""
         await self._session.close()
+
+
+def _check_private_key(private_key: str, key_file: Path) -> None:
+    """Parse the key as the SDK will, now: a bad key is one line, not a traceback per call.
+
+    The SDK parses it lazily, inside its first request, and lets the parser's exception
+    escape. The message names the file and the exception's type, never the key's content.
+    """
+    from okta.jwt import JWT  # noqa: PLC0415 - the SDK's own parser, so both agree
+
+    try:
+        JWT.get_PEM_JWK(private_key)
+    except Exception as exc:  # noqa: BLE001 - jwcrypto, cryptography and ast all raise their own
+        raise ValueError(
+            f"key_file {str(key_file)!r} is not a usable private key ({type(exc).__name__}): "
+            "give a PEM (-----BEGIN PRIVATE KEY-----) or a private JWK with its kid"
+        ) from None
 
 
 def build_client(config: OktaConfig) -> Client:
@@ -179,11 +201,13 @@ def build_client(config: OktaConfig) -> Client:
     }
     if config.private_key is not None:
         key = config.private_key
+        private_key = key.read_key().get_secret_value()
+        _check_private_key(private_key, key.key_file)
         client_config |= {
             "authorizationMode": "PrivateKey",
             "clientId": key.client_id,
             "scopes": list(key.scopes),
-            "privateKey": key.read_key().get_secret_value(),
+            "privateKey": private_key,
             "oauthTokenRenewalOffset": 5,
         }
         if key.kid:
@@ -355,8 +379,8 @@ def _describe_transport(exc: BaseException) -> str:
 
 
 def _short(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= MAX_ERROR_DETAIL else text[: MAX_ERROR_DETAIL - 1] + "…"
+    """An error detail on one line, cut with the one truncation helper."""
+    return truncate(" ".join(text.split()), MAX_ERROR_DETAIL)
 
 
 def _links(values: list[str]) -> dict[str, str]:

@@ -86,7 +86,7 @@ def _location(loc: tuple[Any, ...]) -> str:
             text += f"[{part}]"
             continue
         name = str(part)
-        if not _PLAIN_NAME.match(name):
+        if not _PLAIN_NAME.fullmatch(name):
             name = repr(name[:_MAX_NAME] + ("..." if len(name) > _MAX_NAME else ""))
         text += f".{name}" if text else name
     return text or "the whole body"

@@ -13,13 +13,14 @@ import asyncio
 import contextvars
 import functools
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from auditor.collect.cognito import SharedClients, collect_cognito
 from auditor.collect.okta import collect_okta
+from auditor.logs import bind_tenant
 from auditor.pacing import PacingConfig, RunPacing
 from auditor.snapshot import (
     CognitoHalf,
@@ -38,6 +39,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[TenantSnapshot], None]
+PacedCollect = Callable[["TenantConfig"], Awaitable[TenantSnapshot]]
+"""One tenant's paced collection, as :func:`collect_fleet` hands it to its ``collect``."""
 
 
 def utc_now() -> str:
@@ -117,6 +120,7 @@ async def collect_fleet(  # noqa: PLR0913 - the run's context, passed explicitly
     pacing: PacingConfig | None = None,
     on_done: ProgressCallback | None = None,
     cognito_settings: CognitoClientSettings | None = None,
+    collect: Callable[[TenantConfig, PacedCollect], Awaitable[TenantSnapshot]] | None = None,
 ) -> list[TenantSnapshot]:
     """Every tenant, in the order given, as fast as the quotas allow.
 
@@ -124,17 +128,26 @@ async def collect_fleet(  # noqa: PLR0913 - the run's context, passed explicitly
     in flight as ``pacing`` admits (its memory budget, and ``max_tenants_in_flight``,
     where the config's ``concurrency:`` lands); the blocking boto3 calls on
     ``worker_threads`` threads (asyncio's default would give 6 on 2 cores).
+    ``collect(tenant, paced)`` replaces the plain paced collection of one tenant (the
+    run wraps ``paced(tenant)`` in the tenant's lease); each tenant's log lines carry
+    its ``tenant_id``.
     """
     run = RunPacing.create(pacing)
     clients = SharedClients(pacing=run)
     pool = ThreadPoolExecutor(max_workers=run.config.worker_threads, thread_name_prefix="cognito")
 
+    def paced(tenant: TenantConfig) -> Awaitable[TenantSnapshot]:
+        return collect_tenant(
+            tenant, base_domain, hasher, cognito_settings=cognito_settings,
+            clients=clients, executor=pool,
+        )
+
     async def one(tenant: TenantConfig) -> TenantSnapshot:
         async with run.admission.admit():
-            snapshot = await collect_tenant(
-                tenant, base_domain, hasher, cognito_settings=cognito_settings,
-                clients=clients, executor=pool,
-            )
+            with bind_tenant(tenant.id):
+                snapshot = await (
+                    collect(tenant, paced) if collect is not None else paced(tenant)
+                )
         if on_done is not None:
             on_done(snapshot)
         return snapshot
@@ -170,3 +183,14 @@ def _failed_okta(
         app=failed, parts=failed, discovery=failed,
     )
     return half, [CollectionError(source="okta", section="okta", message=reason)]
+
+
+def failed_snapshot(tenant: TenantConfig, base_domain: str, reason: str) -> TenantSnapshot:
+    """A tenant that was not collected at all (its lease was busy, the run was stopped)."""
+    okta, _ = _failed_okta(tenant, tenant.okta.app_id, reason)
+    cognito, _ = _failed_cognito(tenant, reason)
+    return TenantSnapshot(
+        tenant_id=tenant.id, base_domain=base_domain, collected_at=utc_now(),
+        okta=okta, cognito=cognito,
+        errors=[CollectionError(source="cognito", section="tenant", message=reason)],
+    )

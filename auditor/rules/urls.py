@@ -83,10 +83,11 @@ def host_problem(host: str) -> str | None:
         return "has no host"
     if host.startswith("["):
         return _ip_problem(host[1:-1] if host.endswith("]") else host, ipaddress.IPv6Address)
-    if _IPV4_SHAPE.match(host):
+    if _IPV4_SHAPE.fullmatch(host):
         return _ip_problem(host, ipaddress.IPv4Address)
     name = host.removesuffix(".")
-    if len(name) > _MAX_DNS_NAME or not all(_DNS_LABEL.match(label) for label in name.split(".")):
+    labels_ok = all(_DNS_LABEL.fullmatch(label) for label in name.split("."))
+    if len(name) > _MAX_DNS_NAME or not labels_ok:
         return f"host {host!r} is not a valid DNS name or IP address (RFC 3986)"
     return None
 

@@ -109,6 +109,27 @@ def test_private_key_mode_reads_the_same_app(okta_org, tmp_path):
     assert api_calls(okta_org, "/oauth2/v1/token") == 1  # one token, reused for every call
 
 
+@pytest.mark.parametrize("content", [
+    "not a key at all",
+    "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+    '{"kty": "RSA"}',
+])
+def test_unusable_private_key_is_one_line_and_no_traceback(okta_org, tmp_path, caplog, content):
+    """A key file that is no key: one error naming the file, no request, no traceback logged."""
+    key_file = tmp_path / "broken.pem"
+    key_file.write_text(content)
+    config = config_for(okta_org, token=None,
+                        private_key=PrivateKeyCredential(client_id="0oaSvc", key_file=key_file))
+    half, errors = collect(okta_org, config)
+    assert half.app.status is SectionStatus.ERROR
+    (error,) = errors
+    assert "is not a usable private key" in error.message
+    assert str(key_file) in error.message
+    assert "\n" not in error.message
+    assert api_calls(okta_org, "/oauth2/v1/token") == 0
+    assert not [r for r in caplog.records if r.exc_info]
+
+
 def test_missing_admin_scope_is_an_error_naming_the_scope(okta_org, tmp_path):
     """A service app not granted okta.appGrants.read is an error naming that scope."""
     client_id, pem, kid = okta_org.add_service_app(

@@ -7,12 +7,15 @@ terminal obeys ESC, BEL, carriage returns and bidi overrides. ``audit``, ``histo
 
 from __future__ import annotations
 
+import io
+import json
 import logging
 
+import pytest
 from cli_helpers import new_id, report
 
-from auditor.cli import TerminalSafeFormatter
 from auditor.emulator.okta import Fault
+from auditor.logs import setup_logging
 from auditor.report.text import terminal_safe
 
 FAKE = "\x1b[2K\rFAKE LINE: all good\x07"
@@ -58,9 +61,18 @@ def test_history_and_diff_escape_hostile_values(fleet, audit, cli):
         assert "https://x.example/cb\\x1b[2K\\x0dFAKE LINE: all good\\x07\\u202e" in proc.stdout
 
 
-def test_log_lines_escape_control_characters_in_the_message():
-    """The CLI's log format escapes ESC/CR/BEL in a message (tenant data), not the layout."""
-    record = logging.LogRecord("auditor", logging.WARNING, __file__, 1, "okta said %s",
-                               (FAKE,), None)
-    line = TerminalSafeFormatter("%(levelname)s %(message)s").format(record)
-    assert line == "WARNING okta said \\x1b[2K\\x0dFAKE LINE: all good\\x07"
+@pytest.mark.parametrize("fmt", ["console", "json"])
+def test_log_lines_escape_control_characters_in_the_message(fmt):
+    """Human log lines escape ESC/CR/BEL from tenant data; JSON lines carry them escaped."""
+    stream = io.StringIO()
+    setup_logging("warning", fmt, stream=stream)
+    try:
+        logging.getLogger("auditor").warning("okta said %s", FAKE)
+    finally:
+        setup_logging("warning", "console")
+    line = stream.getvalue()
+    assert_no_raw_controls(line)
+    if fmt == "console":
+        assert "okta said \\x1b[2K\\x0dFAKE LINE: all good\\x07" in line
+    else:
+        assert json.loads(line)["event"] == f"okta said {FAKE}"

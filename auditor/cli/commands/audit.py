@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from auditor.application import AuditRequest
 from auditor.cli.parser import (
     ENV_FAIL_ON,
+    ENV_METRICS_FILE,
     ENV_SHARD,
     add_config_flag,
     add_no_alerts_flag,
@@ -25,6 +26,7 @@ from auditor.cli.shared import (
     report_formats,
     select_tenants,
 )
+from auditor.cli.stopping import stop_on_signals
 from auditor.errors import EXIT_COLLECTION_ERROR, EXIT_OK, UsageError
 from auditor.report.destination import Destination
 from auditor.results import Severity
@@ -81,6 +83,15 @@ def register(commands: Commands) -> None:
     )
     add_no_alerts_flag(audit)
     audit.add_argument(
+        "--metrics-file",
+        metavar="PATH",
+        default=env(ENV_METRICS_FILE),
+        help=(
+            "after the run, write its figures to PATH (a *.prom file in node-exporter's "
+            f"textfile collector folder; env {ENV_METRICS_FILE})"
+        ),
+    )
+    audit.add_argument(
         "--shard",
         metavar="I/N",
         default=env(ENV_SHARD),
@@ -119,11 +130,21 @@ def audit_command(args: argparse.Namespace) -> int:
 
         tenants = shard_of(tenants, shard.index, shard.count)
     pack, waivers = pack_and_waivers(config, lines, Path(args.rules) if args.rules else None)
-    return audit_and_tell(AuditRequest(
-        config, tenants, pack=pack, output=Destination.parse(args.output), formats=formats,
-        fail_on=Severity(args.fail_on), waivers=waivers,
-        send_alerts=send_alerts and group is None, run_group=group, shard=shard,
-    ))
+    metrics_file = Path(args.metrics_file) if args.metrics_file else None
+    if metrics_file is not None:
+        from auditor.service.metrics import check_textfile_path  # noqa: PLC0415 - keep --help fast
+
+        try:
+            check_textfile_path(metrics_file)  # unusable: exit 2 now, not after the run
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+    with stop_on_signals() as stop:
+        return audit_and_tell(AuditRequest(
+            config, tenants, pack=pack, output=Destination.parse(args.output), formats=formats,
+            fail_on=Severity(args.fail_on), waivers=waivers,
+            send_alerts=send_alerts and group is None,  # a shard alone sends no alerts
+            metrics_file=metrics_file, stop=stop, run_group=group, shard=shard,
+        ))
 
 
 def _shard_args(

@@ -21,6 +21,7 @@ from botocore.exceptions import BotoCoreError
 
 from auditor.collect.cognito.advice import FailureError, NotFoundError, record_http_status
 from auditor.collect.shape import ShapeError, Wire, parse
+from auditor.service.metrics import count_botocore_attempts
 from auditor.urls import origin
 
 if TYPE_CHECKING:
@@ -310,7 +311,7 @@ def _client(
     make: Callable[..., Any] = (
         session.client if session is not None else _fresh_botocore_session().create_client
     )
-    return _bounded_responses(
+    client = _bounded_responses(
         make(
             service,
             region_name=region,
@@ -320,6 +321,8 @@ def _client(
             aws_session_token=credentials.session_token,
         )
     )
+    count_botocore_attempts(client, "cognito")  # /metrics: every attempt, retries included
+    return client
 
 
 @functools.cache
