@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from auditor.alerts import DeliveryReport
+    from auditor.audit import AuditRun
     from auditor.collect.secrets import SecretHasher
     from auditor.config import AuditorConfig, TenantConfig
     from auditor.history import Trigger
@@ -35,7 +36,9 @@ if TYPE_CHECKING:
     from auditor.results import RunReport, Severity
     from auditor.rules import RulePack
     from auditor.service.metrics import Metrics
+    from auditor.shards import Shard
     from auditor.snapshot import TenantSnapshot
+    from auditor.store import Store
     from auditor.waivers import Waiver
 
 log = logging.getLogger("auditor")
@@ -79,6 +82,15 @@ class AuditRequest:
     hasher: SecretHasher | None = None  # None: the installation's key, beside the store
     # False (`--no-alerts`): record the run, tell no route; the next run tells them.
     send_alerts: bool = True
+    # A shard of a fleet run (CONTRACT 7): the run is also filed under ``run_group`` as
+    # ``shard``, and announces nothing: `auditor report --run-group` alerts for the run.
+    run_group: str | None = None
+    shard: Shard | None = None
+
+    @property
+    def announces(self) -> bool:
+        """Whether this run's own alerts go out (a shard alone sends none)."""
+        return self.run_group is None
     metrics: Metrics | None = None  # the service's figures, to record this run in
     metrics_file: Path | None = None  # node-exporter textfile to write after the run
     stop: threading.Event | None = None  # set on SIGTERM: finish the tenants under way, stop
@@ -126,7 +138,6 @@ def _audit_and_record(
 
     from auditor.audit import TenantLeases, exit_code, run_audit  # noqa: PLC0415
     from auditor.collect.secrets import SecretHasher  # noqa: PLC0415
-    from auditor.history import remember  # noqa: PLC0415
     from auditor.report import render_files  # noqa: PLC0415
     from auditor.report.destination import ReportWriteError  # noqa: PLC0415
     from auditor.store import (  # noqa: PLC0415
@@ -158,17 +169,15 @@ def _audit_and_record(
         )
         run = asyncio.run(run_audit(
             request.tenants, config.base_domain, request.pack, hasher,
-            concurrency=config.concurrency, on_done=on_done, run_id=run_id, leases=leases,
+            pacing=config.pacing, concurrency=concurrency_cap(config), on_done=on_done,
+            run_id=run_id, leases=leases,
             stop=request.stop,
         ))
         report = run.report
         trends: dict[str, list[TrendPoint]] | None = None
         if store is not None:
             try:
-                report = remember(
-                    run, store, waivers=request.waivers, today=datetime.now(UTC).date(),
-                    trigger=request.trigger, retention_days=config.retention_days,
-                ).report
+                report = _remember(run, store, request)
                 trends = tenant_trends(store, [t.tenant_id for t in report.tenants])
                 if request.metrics is not None:
                     request.metrics.set_alerts_queued(len(AlertStore(store).pending()))
@@ -197,6 +206,31 @@ def _audit_and_record(
     if config.alerts is not None and store_failure is None:
         alerts = announce_recorded(report, config, send=request.send_alerts)
     return AuditOutcome(report, tuple(written), store_failure, write_failure, code, alerts)
+
+
+def _remember(run: AuditRun, store: Store, request: AuditRequest) -> RunReport:
+    """Record the run (drift, lifecycle, waivers); a shard's also under its run group."""
+    from auditor.history import remember  # noqa: PLC0415 - see the module docstring
+    from auditor.store import RunGroups  # noqa: PLC0415
+
+    report = remember(
+        run, store, waivers=request.waivers, today=datetime.now(UTC).date(),
+        trigger=request.trigger, retention_days=request.config.retention_days,
+    ).report
+    if request.run_group is not None:
+        shard = request.shard
+        index, count = (shard.index, shard.count) if shard is not None else (0, 1)
+        RunGroups(store).record_shard(request.run_group, index, count, report)
+    return report
+
+
+def concurrency_cap(config: AuditorConfig) -> int | None:
+    """The config's ``concurrency:`` when the file sets it: a cap on tenants in flight.
+
+    Unset, the pacing alone decides (its default of 8 predates pacing and would hold
+    the quota idle while tenants wait on latency).
+    """
+    return config.concurrency if "concurrency" in config.model_fields_set else None
 
 
 def _record_metrics(request: AuditRequest, outcome: AuditOutcome, duration: float) -> None:

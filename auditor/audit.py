@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from auditor.collect.tenant import collect_fleet, collect_tenant, failed_snapshot, utc_now
+from auditor.collect.tenant import collect_fleet, failed_snapshot, utc_now
 from auditor.errors import EXIT_COLLECTION_ERROR, EXIT_FINDINGS, EXIT_OK
 from auditor.logs import bind_run
 from auditor.results import (
@@ -37,7 +37,9 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from auditor.collect.secrets import SecretHasher
+    from auditor.collect.tenant import PacedCollect
     from auditor.config import TenantConfig
+    from auditor.pacing import PacingConfig
     from auditor.rules import RulePack
     from auditor.snapshot import TenantSnapshot
 
@@ -157,13 +159,18 @@ async def run_audit(  # noqa: PLR0913 - the run's whole context, passed explicit
     pack: RulePack,
     hasher: SecretHasher,
     *,
-    concurrency: int,
+    pacing: PacingConfig | None = None,
+    concurrency: int | None = None,
     on_done: Callable[[TenantSnapshot], None] | None = None,
     run_id: str | None = None,
     leases: TenantLeases | None = None,
     stop: threading.Event | None = None,
 ) -> AuditRun:
     """Collect and evaluate ``tenants``; never raises for what a tenant's services do.
+
+    ``pacing`` sets the limiters (default: AWS's documented quotas); ``concurrency``,
+    when given, caps the tenants in flight on top of them (the config's optional
+    ``concurrency:``).
 
     ``stop``, once set (by a SIGTERM handler), lets the tenants being collected finish
     and turns every tenant not yet started into an ``error`` "interrupted", so a stopped
@@ -172,16 +179,16 @@ async def run_audit(  # noqa: PLR0913 - the run's whole context, passed explicit
     run_id = run_id or str(uuid.uuid4())
     started_at = utc_now()
 
-    async def collect(tenant: TenantConfig) -> TenantSnapshot:
+    async def collect(tenant: TenantConfig, collect_one: PacedCollect) -> TenantSnapshot:
         if stop is not None and stop.is_set():
             return failed_snapshot(tenant, base_domain, INTERRUPTED)
         if leases is None:
-            return await collect_tenant(tenant, base_domain, hasher)
-        return await _collect_leased(tenant, base_domain, hasher, leases, stop)
+            return await collect_one(tenant)
+        return await _collect_leased(tenant, base_domain, collect_one, leases, stop)
 
     with bind_run(run_id):
         snapshots = await collect_fleet(
-            tenants, base_domain, hasher, concurrency=concurrency, on_done=on_done,
+            tenants, base_domain, hasher, pacing=paced(pacing, concurrency), on_done=on_done,
             collect=collect,
         )
     outcomes = [TenantOutcome(s, pack.evaluate(s)) for s in snapshots]
@@ -189,10 +196,21 @@ async def run_audit(  # noqa: PLR0913 - the run's whole context, passed explicit
     return AuditRun(report=report, outcomes=outcomes)
 
 
+def paced(pacing: PacingConfig | None, concurrency: int | None) -> PacingConfig:
+    """``pacing`` (or the defaults) with at most ``concurrency`` tenants in flight."""
+    from auditor.pacing import PacingConfig  # noqa: PLC0415 - only the type is needed above
+
+    config = pacing or PacingConfig()
+    if concurrency is None:
+        return config
+    cap = min(concurrency, config.max_tenants_in_flight or concurrency)
+    return config.model_copy(update={"max_tenants_in_flight": cap})
+
+
 async def _collect_leased(
     tenant: TenantConfig,
     base_domain: str,
-    hasher: SecretHasher,
+    collect_one: PacedCollect,
     leases: TenantLeases,
     stop: threading.Event | None,
 ) -> TenantSnapshot:
@@ -214,7 +232,7 @@ async def _collect_leased(
             ) as held:
                 if stopped():  # stopped while we waited for the lease
                     return failed_snapshot(tenant, base_domain, INTERRUPTED)
-                snapshot = await collect_tenant(tenant, base_domain, hasher)
+                snapshot = await collect_one(tenant)
                 if held is not None and held.lost.is_set():
                     log.warning("tenant %s: its lease lapsed during collection", tenant.id)
                 return snapshot

@@ -30,6 +30,7 @@ from pydantic import (
 
 from auditor.alerts.config import AlertsConfig
 from auditor.errors import InputError
+from auditor.pacing import PacingConfig
 from auditor.redact import redact_url
 from auditor.yamlsource import LineIndex, load_yaml, read_regular_file
 
@@ -389,6 +390,8 @@ class AuditorConfig(_Strict):
         default=None, description="A waivers YAML file, relative to this config file."
     )
     rules: dict[str, Any] | None = None
+    # Cognito quotas and Okta pacing (auditor.pacing); `concurrency:`, when set, caps it.
+    pacing: PacingConfig = Field(default_factory=PacingConfig)
 
     @field_validator("version", mode="before")
     @classmethod

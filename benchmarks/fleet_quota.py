@@ -19,16 +19,16 @@ its GIL:
   (default: the documented quotas; ``--rate 15`` puts every category at 15/s);
 * the Okta emulator, with ``--okta-latency`` on every request of every org.
 
-``--collector concurrency`` (today's default) audits through ``run_audit(concurrency=N)``;
-``--collector paced`` passes ``pacing=PacingConfig(...)`` set to the proxy's quotas, once
-``run_audit`` takes it.
+``--collector paced`` audits through ``run_audit(pacing=PacingConfig(...))`` set to the
+proxy's quotas, as the product does. ``--collector concurrency`` approximates the old
+fixed bound for comparison: limiters far above the quotas, ``--concurrency`` tenants in
+flight (botocore's retries absorb what the quota refuses).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import inspect
 import json
 import multiprocessing
 import os
@@ -237,14 +237,18 @@ def _audit(
         for t in tenants
     ]
     pack = load_rule_pack()
-    options: dict[str, Any] = {"concurrency": args.concurrency}
-    if args.collector == "paced":
-        if "pacing" not in inspect.signature(run_audit).parameters:
-            print("--collector paced: run_audit does not take pacing= yet; "
-                  "use --collector concurrency", file=sys.stderr)
-            sys.exit(2)
-        from auditor.pacing import CategoryQuotas, PacingConfig  # noqa: PLC0415
+    from auditor.pacing import CategoryQuotas, PacingConfig  # noqa: PLC0415
 
+    # Both collectors are paced now; "concurrency" is the old fixed bound, emulated as
+    # limiters far above the quotas plus a cap of --concurrency tenants in flight.
+    options: dict[str, Any] = {
+        "concurrency": args.concurrency,
+        "pacing": PacingConfig(quotas=CategoryQuotas(
+            UserPoolResourceRead=1e9, UserPoolClientRead=1e9, UserPoolRead=1e9),
+            per_pool_operation=1e9),
+    }
+    if args.collector == "paced":
+        options.pop("concurrency")
         options["pacing"] = PacingConfig(
             quotas=CategoryQuotas(**_rates(args)),
             per_pool_operation=args.per_pool_operation or 1e9,
@@ -303,7 +307,7 @@ def main() -> int:
                              "(default: the documented quotas, 20/15/15)")
     parser.add_argument("--per-pool-operation", type=float, default=5.0,
                         help="calls/s per user pool and operation (0: no such limit)")
-    parser.add_argument("--collector", choices=("concurrency", "paced"), default="concurrency")
+    parser.add_argument("--collector", choices=("concurrency", "paced"), default="paced")
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--base-domain", default="rapticore.io")
     args = parser.parse_args()

@@ -174,3 +174,20 @@ def add_no_alerts_flag(parser: argparse.ArgumentParser) -> None:
         help=f"record the run but send no alert; the next run without it tells each route "
         f"what it missed (env {ENV_NO_ALERTS}=1)",
     )
+
+
+ENV_SHARD = "AUDITOR_SHARD"
+ENV_RUN_GROUP = "AUDITOR_RUN_GROUP"
+
+
+def add_run_group_flag(parser: argparse.ArgumentParser, *, required: bool) -> None:
+    """``--run-group ID`` (env AUDITOR_RUN_GROUP): the fleet run a shard belongs to."""
+    default = env(ENV_RUN_GROUP)
+    parser.add_argument(
+        "--run-group",
+        metavar="ID",
+        default=default,
+        required=required and default is None,
+        help="the sharded run this belongs to: letters, digits, '.', '_', '-', e.g. "
+        f"nightly-20261127 (env {ENV_RUN_GROUP})",
+    )

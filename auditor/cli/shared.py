@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING
 
 from auditor.application import AuditRequest, audit_and_record
 from auditor.cli.parser import ENV_CONFIG, ENV_NO_ALERTS, env
-from auditor.config import load_config_with_lines
 from auditor.errors import UsageError
 from auditor.logs import register_config_secrets
 from auditor.progress import Progress
@@ -30,6 +29,9 @@ if TYPE_CHECKING:
 
 def load_config_arg(path: str | None) -> tuple[AuditorConfig, LineIndex]:
     """The config named by --config / AUDITOR_CONFIG, or a usage error saying how."""
+    # Here, not at the top: `--help` and `rules` need no config (pydantic models of every
+    # section, APScheduler, the pacing) and must start fast.
+    from auditor.config import load_config_with_lines  # noqa: PLC0415
     if not path:
         raise UsageError(
             f"no config: pass --config PATH or set {ENV_CONFIG} "

@@ -46,6 +46,7 @@ if TYPE_CHECKING:
 
     from auditor.collect.secrets import SecretHasher
     from auditor.config import OktaConfig
+    from auditor.pacing import OktaPacer
 
 T = TypeVar("T")
 
@@ -87,13 +88,14 @@ class _Errors:
         return message
 
 
-async def collect_okta(
+async def collect_okta(  # noqa: PLR0913 - keyword-only context from the Cognito half
     config: OktaConfig,
     hasher: SecretHasher,
     *,
     app_id: str | None,
     issuer: str | None,
     issuer_unknown_reason: str = "the Cognito identity provider names no issuer",
+    pacer: OktaPacer | None = None,
 ) -> tuple[OktaHalf, list[CollectionError]]:
     """Collect the Okta half. Never raises for anything Okta or the network does.
 
@@ -131,7 +133,7 @@ async def collect_okta(
 
     session = GuardedSession.attached_to(client)
     try:
-        reader = OktaReader(client, config.org_url)
+        reader = OktaReader(client, config.org_url, pacer=pacer)
         half = await _collect_app_parts(
             reader, config=config, app_id=app_id, hasher=hasher, errors=errors,
             discovery=discovery,

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from auditor.config import OktaConfig
+    from auditor.pacing import OktaPacer
 
 _SDK_LOGGER = "okta-sdk-python"
 _LINK = re.compile(r'<([^>]*)>\s*;\s*rel="?([^";]+)"?')
@@ -243,7 +244,8 @@ def _silence_sdk_logger() -> None:
 class OktaReader:
     """GETs raw JSON from one org through the SDK's request executor."""
 
-    def __init__(self, client: Client, org_url: str) -> None:
+    def __init__(self, client: Client, org_url: str, pacer: OktaPacer | None = None) -> None:
+        self._pacer = pacer  # paces each request per org from Okta's X-Rate-Limit-* answers
         self._executor = client.get_request_executor()
         self._origin = origin(org_url)
         self._org_url = org_url
@@ -290,13 +292,24 @@ class OktaReader:
             url += "?" + urlencode(params)
         return url
 
+    async def _execute(self, request: Any, path: str) -> Any:  # noqa: ANN401 - the SDK's request and (response, body, error)
+        """Send through the SDK, within the org's rate limit when paced."""
+        if self._pacer is None:
+            return await self._executor.execute(request)
+        async with self._pacer.call(self._org_url, path) as outcome:
+            response, body, error = await self._executor.execute(request)
+            if response is not None:
+                outcome.status = response.status
+                outcome.headers = response.headers
+            return response, body, error
+
     async def _get(self, url: str) -> tuple[Any, dict[str, str]]:
         path = urlsplit(url).path
         try:
             request, error = await self._executor.create_request("GET", url)
             if error is not None:
                 raise _call_error(path, error)
-            response, body, error = await self._executor.execute(request)
+            response, body, error = await self._execute(request, path)
         except OktaCallError:
             raise
         except json.JSONDecodeError as exc:
@@ -344,7 +357,8 @@ def _call_error(path: str, error: object) -> OktaCallError:
     hint = {
         401: "the API token or service app credential was rejected: issue a new one",
         403: "the credential lacks a permission: grant the admin scopes/role in the README",
-        429: "rate limited by Okta even after retrying: lower concurrency or retry later",
+        429: "rate limited by Okta even after retrying: something else is using the org's "
+        "rate limit; raise pacing.okta_reserve in the config or retry later",
     }.get(status)
     if code == "invalid_scope":
         hint = "grant these scopes to the service app on its Okta API Scopes tab"

@@ -2,21 +2,26 @@
 
 Cognito first: its identity provider names the Okta app (``client_id``, when the config
 gives no ``app_id``) and the issuer whose discovery document is checked. Then Okta.
-Tenants run concurrently, bounded; one tenant's failure never touches another's.
+Tenants run concurrently, paced by :mod:`auditor.pacing` (limiters per Cognito quota and
+Okta org, tenants in flight bounded by memory); one tenant's failure never touches
+another's.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import Executor, ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from auditor.collect.cognito import collect_cognito
+from auditor.collect.cognito import SharedClients, collect_cognito
 from auditor.collect.okta import collect_okta
 from auditor.logs import bind_tenant
+from auditor.pacing import PacingConfig, RunPacing
 from auditor.snapshot import (
     CognitoHalf,
     CollectionError,
@@ -34,6 +39,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[TenantSnapshot], None]
+PacedCollect = Callable[["TenantConfig"], Awaitable[TenantSnapshot]]
+"""One tenant's paced collection, as :func:`collect_fleet` hands it to its ``collect``."""
 
 
 def utc_now() -> str:
@@ -45,22 +52,31 @@ def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-async def collect_tenant(
+async def collect_tenant(  # noqa: PLR0913 - keyword-only context of one fleet run
     tenant: TenantConfig,
     base_domain: str,
     hasher: SecretHasher,
     *,
     cognito_settings: CognitoClientSettings | None = None,
+    clients: SharedClients | None = None,
+    executor: Executor | None = None,
 ) -> TenantSnapshot:
     """Both halves of one tenant. Never raises for what a service or the network does.
 
-    ``cognito_settings`` (timeouts, attempts) default to the nightly audit's.
+    ``cognito_settings`` (timeouts, attempts) default to the nightly audit's;
+    ``clients`` (a fleet run's) shares paced Cognito clients and paces Okta per org;
+    ``executor`` runs the blocking boto3 calls (default: the loop's).
     """
     collected_at = utc_now()
+    pacing = clients.pacing if clients is not None else None
     try:
-        cognito, cognito_errors = await asyncio.to_thread(
-            functools.partial(collect_cognito, settings=cognito_settings),
-            tenant, base_domain, hasher,
+        cognito, cognito_errors = await asyncio.get_running_loop().run_in_executor(
+            # In the caller's context, as asyncio.to_thread does: log lines keep the
+            # tenant and run bound by auditor.logs.
+            executor, functools.partial(
+                contextvars.copy_context().run, collect_cognito, tenant, base_domain, hasher,
+                settings=cognito_settings, clients=clients,
+            ),
         )
     except Exception as exc:
         log.exception("tenant %s: Cognito collector failed", tenant.id)
@@ -80,6 +96,7 @@ async def collect_tenant(
         okta, okta_errors = await collect_okta(
             tenant.okta, hasher, app_id=app_id, issuer=issuer,
             issuer_unknown_reason=issuer_unknown,
+            pacer=pacing.okta if pacing is not None else None,
         )
     except Exception as exc:
         log.exception("tenant %s: Okta collector failed", tenant.id)
@@ -100,32 +117,47 @@ async def collect_fleet(  # noqa: PLR0913 - the run's context, passed explicitly
     base_domain: str,
     hasher: SecretHasher,
     *,
-    concurrency: int,
+    pacing: PacingConfig | None = None,
     on_done: ProgressCallback | None = None,
     cognito_settings: CognitoClientSettings | None = None,
-    collect: Callable[[TenantConfig], Awaitable[TenantSnapshot]] | None = None,
+    collect: Callable[[TenantConfig, PacedCollect], Awaitable[TenantSnapshot]] | None = None,
 ) -> list[TenantSnapshot]:
-    """Every tenant, ``concurrency`` at a time, in the order given.
+    """Every tenant, in the order given, as fast as the quotas allow.
 
-    ``collect`` replaces :func:`collect_tenant` for one tenant (the run wraps it in the
-    tenant's lease); each tenant's log lines carry its ``tenant_id``.
+    Fresh limiters for this run (:class:`~auditor.pacing.RunPacing`); as many tenants
+    in flight as ``pacing`` admits (its memory budget, and ``max_tenants_in_flight``,
+    where the config's ``concurrency:`` lands); the blocking boto3 calls on
+    ``worker_threads`` threads (asyncio's default would give 6 on 2 cores).
+    ``collect(tenant, paced)`` replaces the plain paced collection of one tenant (the
+    run wraps ``paced(tenant)`` in the tenant's lease); each tenant's log lines carry
+    its ``tenant_id``.
     """
-    gate = asyncio.Semaphore(concurrency)
+    run = RunPacing.create(pacing)
+    clients = SharedClients(pacing=run)
+    pool = ThreadPoolExecutor(max_workers=run.config.worker_threads, thread_name_prefix="cognito")
+
+    def paced(tenant: TenantConfig) -> Awaitable[TenantSnapshot]:
+        return collect_tenant(
+            tenant, base_domain, hasher, cognito_settings=cognito_settings,
+            clients=clients, executor=pool,
+        )
 
     async def one(tenant: TenantConfig) -> TenantSnapshot:
-        async with gate:
+        async with run.admission.admit():
             with bind_tenant(tenant.id):
                 snapshot = await (
-                    collect(tenant) if collect is not None
-                    else collect_tenant(
-                        tenant, base_domain, hasher, cognito_settings=cognito_settings
-                    )
+                    collect(tenant, paced) if collect is not None else paced(tenant)
                 )
         if on_done is not None:
             on_done(snapshot)
         return snapshot
 
-    return list(await asyncio.gather(*(one(t) for t in tenants)))
+    try:
+        return list(await asyncio.gather(*(one(t) for t in tenants)))
+    finally:
+        # Every tenant is done (collect_tenant never raises), unless the run itself was
+        # cancelled: then do not wait for threads blocked on the limiters.
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _failed_cognito(tenant: TenantConfig, reason: str) -> tuple[CognitoHalf, list[CollectionError]]:

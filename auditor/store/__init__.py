@@ -26,6 +26,7 @@ from auditor.store.lease import (
     tenant_lease_name,
 )
 from auditor.store.lifecycle import FindingState, LifecycleView, lifecycle_of, rfc3339
+from auditor.store.run_groups import GroupShard, RunGroupMismatch, RunGroups, check_run_group
 from auditor.store.store import (
     Baseline,
     Store,
@@ -41,6 +42,7 @@ __all__ = [
     "AlertStore",
     "Baseline",
     "FindingState",
+    "GroupShard",
     "Heartbeat",
     "Lease",
     "LeaseBusy",
@@ -50,12 +52,15 @@ __all__ = [
     "LifecycleView",
     "NoRunRecorded",
     "RunAlreadyStored",
+    "RunGroupMismatch",
+    "RunGroups",
     "Store",
     "StoreError",
     "StoredResult",
     "StoredRun",
     "TrendPoint",
     "UnknownRun",
+    "check_run_group",
     "fingerprint",
     "lifecycle_of",
     "new_holder",

@@ -21,6 +21,7 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -257,3 +258,29 @@ class LeaseRow(Base):
     # The holder renews it while it works; past it, anyone may take the lease over.
     expires_at: Mapped[datetime]
     done_at: Mapped[datetime | None]
+
+
+# --------------------------------------------------------------- run groups (issue 9)
+RUN_GROUP = 64
+
+
+class RunGroupShardRow(Base):
+    """One shard's latest run in a run group (``audit --shard I/N --run-group ID``).
+
+    A shard run again replaces its row; the run it pointed at stays in the history. The
+    shard's final report (drift, lifecycle and waivers applied, as its own ``audit``
+    wrote it) is kept zlib-compressed, so ``auditor report --run-group`` can write the
+    whole run's reports exactly as the shards judged them.
+    """
+
+    __tablename__ = "run_group_shards"
+
+    group_id: Mapped[str] = mapped_column(String(RUN_GROUP), primary_key=True)
+    shard_index: Mapped[int] = mapped_column(Integer, primary_key=True)
+    shard_count: Mapped[int] = mapped_column(Integer)
+    # Pruning the run drops its shard from the group (the group is then incomplete).
+    run_id: Mapped[str] = mapped_column(
+        String(RUN_ID), ForeignKey("runs.id", ondelete="CASCADE"), index=True
+    )
+    recorded_at: Mapped[datetime]
+    report: Mapped[bytes] = mapped_column(LargeBinary)

@@ -11,6 +11,7 @@ from builders import HASHER
 from auditor.audit import tenant_status
 from auditor.collect.tenant import collect_fleet, collect_tenant
 from auditor.emulator.okta import Fault
+from auditor.pacing import PacingConfig
 from auditor.results import ResultStatus, TenantStatus
 from auditor.rules import load_rule_pack
 from auditor.snapshot import SectionStatus
@@ -121,7 +122,7 @@ def test_one_failing_tenant_does_not_touch_the_others(fleet):
     seen = []
     snapshots = asyncio.run(collect_fleet(
         [t.config() for t in [broken, *healthy]], "rapticore.io", HASHER,
-        concurrency=2, on_done=lambda s: seen.append(s.tenant_id),
+        pacing=PacingConfig(max_tenants_in_flight=2), on_done=lambda s: seen.append(s.tenant_id),
     ))
     assert [s.tenant_id for s in snapshots] == [broken.tenant_id] + [t.tenant_id for t in healthy]
     assert snapshots[0].has_errors
@@ -138,7 +139,7 @@ def test_a_payload_of_the_wrong_shape_makes_only_its_tenant_error(fleet):
     healthy = fleet.add(f"sound{next(_ids)}")
     snapshots = asyncio.run(collect_fleet(
         [broken.config(), healthy.config()], "rapticore.io", HASHER,
-        concurrency=2,
+        pacing=PacingConfig(max_tenants_in_flight=2),
     ))
     pack = load_rule_pack()
     bad, good = ((s, pack.evaluate(s)) for s in snapshots)

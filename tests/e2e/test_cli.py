@@ -220,11 +220,19 @@ def test_console_script_exits_with_the_verdict(tmp_path):
     assert f"{config}, line 3" in proc.stderr
 
 
-def test_help_imports_no_sdk_or_database_module(tmp_path):
-    """`python -m auditor --help` exits 0 without importing the SDKs, SQLAlchemy or Jinja2."""
-    proc = run_cli(["--help"], tmp_path, {"PYTHONPROFILEIMPORTTIME": "1"})
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (["--help"], "exit codes:"),
+        (["rules", "list"], "rules:"),
+        (["rules", "validate"], "is valid"),
+    ],
+)
+def test_help_imports_no_sdk_or_database_module(tmp_path, argv, says):
+    """`--help`, `rules list` and `rules validate` import no SDK, SQLAlchemy or Jinja2."""
+    proc = run_cli(argv, tmp_path, {"PYTHONPROFILEIMPORTTIME": "1"})
     assert proc.returncode == 0, proc.stderr
-    assert "exit codes:" in proc.stdout
+    assert says in proc.stdout
     imported = {m.group(1).split(".")[0]
                 for m in re.finditer(r"^import time:.*\|\s*(\S+)$", proc.stderr, re.MULTILINE)}
     assert "auditor" in imported  # the import log is really there

@@ -30,6 +30,7 @@ from auditor.collect.tenant import collect_fleet
 from auditor.config import ALLOW_HTTP_LOOPBACK_ENV, CognitoConfig, OktaConfig, TenantConfig
 from auditor.demo import DemoTenant, Fleet, emulator_environment
 from auditor.emulator.okta import Fault, OktaEmulator
+from auditor.pacing import PacingConfig
 from auditor.results import RunReport, TenantStatus
 from auditor.rules import RulePack, load_rule_pack
 
@@ -102,7 +103,7 @@ class Campaign:
         snapshots = asyncio.run(
             collect_fleet(
                 self.configs, self.fleet.base_domain, HASHER,
-                concurrency=3, cognito_settings=FAST_AWS,
+                pacing=PacingConfig(max_tenants_in_flight=3), cognito_settings=FAST_AWS,
             )
         )
         outcomes = [TenantOutcome(s, self.pack.evaluate(s)) for s in snapshots]

@@ -25,6 +25,7 @@ from auditor.store.schema import Base, ResultRow, RunRow, TenantRunRow
 TABLES = {"alembic_version", "runs", "tenant_runs", "results", "findings", "baselines"}
 TABLES |= {"alert_findings", "alert_tenant_errors", "alert_outbox"}  # issue 7: alerts
 TABLES |= {"leases"}  # issue 8: one run per slot across replicas
+TABLES |= {"run_group_shards"}  # issue 9: sharded fleet runs
 CHILD = Path(__file__).with_name("hang_child.py")
 FP = fingerprint("acme", "okta_app_active")
 
@@ -38,7 +39,7 @@ def test_migrations_create_the_schema_on_an_empty_file(tmp_path: Path) -> None:
     try:
         with store.engine.connect() as conn:
             assert set(inspect(conn).get_table_names()) == TABLES
-            assert current_revisions(conn) == head_revisions() == {"0003"}
+            assert current_revisions(conn) == head_revisions() == {"0004"}
     finally:
         store.close()
     missing = tmp_path / "not" / "yet" / "state.db"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from auditor.cli.commands import alerts, audit, demo, memory, rules, schedule
+from auditor.cli.commands import alerts, audit, demo, memory, report, rules, schedule
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 COMMAND_GROUPS: tuple[Callable[[Commands], None], ...] = (
     audit.register,  # snapshot, audit
+    report.register,  # report --run-group
     rules.register,  # rules list, rules validate
     memory.register,  # baseline, history, diff
     schedule.register,

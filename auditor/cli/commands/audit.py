@@ -10,9 +10,11 @@ from auditor.application import AuditRequest
 from auditor.cli.parser import (
     ENV_FAIL_ON,
     ENV_METRICS_FILE,
+    ENV_SHARD,
     add_config_flag,
     add_no_alerts_flag,
     add_report_flags,
+    add_run_group_flag,
     add_tenant_flags,
     env,
 )
@@ -33,6 +35,8 @@ if TYPE_CHECKING:
     import argparse
 
     from auditor.cli.parser import Commands
+    from auditor.config import AuditorConfig
+    from auditor.shards import Shard
 
 
 def register(commands: Commands) -> None:
@@ -87,6 +91,16 @@ def register(commands: Commands) -> None:
             f"textfile collector folder; env {ENV_METRICS_FILE})"
         ),
     )
+    audit.add_argument(
+        "--shard",
+        metavar="I/N",
+        default=env(ENV_SHARD),
+        help="audit only shard I (from 0) of N of the fleet, with --all and --run-group: "
+        "tenants of one AWS account and region stay in one shard; the run is recorded "
+        "under the group and sends no alerts (`auditor report --run-group` does) "
+        f"(env {ENV_SHARD})",
+    )
+    add_run_group_flag(audit, required=False)
     audit.set_defaults(handler=audit_command)
 
 
@@ -110,6 +124,11 @@ def audit_command(args: argparse.Namespace) -> int:
     send_alerts = not alerts_off(args)
     config, lines = load_config_arg(args.config)
     tenants = select_tenants(config, args.tenant, every=args.all)
+    shard, group = _shard_args(args, config)
+    if shard is not None:
+        from auditor.shards import shard_of  # noqa: PLC0415 - keep --help fast
+
+        tenants = shard_of(tenants, shard.index, shard.count)
     pack, waivers = pack_and_waivers(config, lines, Path(args.rules) if args.rules else None)
     metrics_file = Path(args.metrics_file) if args.metrics_file else None
     if metrics_file is not None:
@@ -122,6 +141,52 @@ def audit_command(args: argparse.Namespace) -> int:
     with stop_on_signals() as stop:
         return audit_and_tell(AuditRequest(
             config, tenants, pack=pack, output=Destination.parse(args.output), formats=formats,
-            fail_on=Severity(args.fail_on), waivers=waivers, send_alerts=send_alerts,
-            metrics_file=metrics_file, stop=stop,
+            fail_on=Severity(args.fail_on), waivers=waivers,
+            send_alerts=send_alerts and group is None,  # a shard alone sends no alerts
+            metrics_file=metrics_file, stop=stop, run_group=group, shard=shard,
         ))
+
+
+def _shard_args(
+    args: argparse.Namespace, config: AuditorConfig
+) -> tuple[Shard | None, str | None]:
+    """``--shard`` and ``--run-group`` checked (exit 2), before anything is audited."""
+    from auditor.shards import Shard, ShardSpecError, parse_shard  # noqa: PLC0415
+    from auditor.store import check_run_group  # noqa: PLC0415
+
+    if args.shard is None and args.run_group is None:
+        return None, None
+    if args.run_group is None:
+        raise UsageError(
+            "--shard needs --run-group ID (env AUDITOR_RUN_GROUP): the run the shards' "
+            "results are reported under"
+        )
+    if not args.all:
+        raise UsageError("--run-group and --shard audit a share of the whole fleet: use --all")
+    try:
+        group = check_run_group(args.run_group)
+        shard = parse_shard(args.shard) if args.shard is not None else Shard(0, 1)
+    except (ShardSpecError, ValueError) as exc:
+        raise UsageError(str(exc)) from None
+    _check_group_count(config, group, shard)
+    return shard, group
+
+
+def _check_group_count(config: AuditorConfig, group: str, shard: Shard) -> None:
+    """A group recorded with another shard count is a usage error, found before auditing."""
+    from sqlalchemy.exc import SQLAlchemyError  # noqa: PLC0415 - keep --help fast
+
+    from auditor.store import RunGroups, StoreError, open_store  # noqa: PLC0415
+
+    try:
+        with open_store(config.store) as store:
+            counts = {s.count for s in RunGroups(store).shards(group) if s.index != shard.index}
+    except (SQLAlchemyError, StoreError, OSError):
+        # Not a usage problem: the audit records the run, or says why it could not.
+        return
+    if counts - {shard.count}:
+        raise UsageError(
+            f"run group {group!r} was recorded with {min(counts)} shards, not {shard.count}: "
+            "give every shard of a run the same --shard I/N count, or use a new --run-group"
+        )
+

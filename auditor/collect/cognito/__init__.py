@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from auditor.collect.cognito.advice import Advisor, FailureError, Scrubber, first_time
 from auditor.collect.cognito.sections import Sections
-from auditor.collect.cognito.session import CognitoClientSettings, connect
+from auditor.collect.cognito.session import CognitoClientSettings, SharedClients, connect
 from auditor.collect.shape import ShapeError
 from auditor.snapshot import CognitoHalf, CollectionError, Section
 
@@ -54,7 +54,7 @@ if TYPE_CHECKING:
     from auditor.collect.secrets import SecretHasher
     from auditor.config import TenantConfig
 
-__all__ = ["CognitoClientSettings", "collect_cognito"]
+__all__ = ["CognitoClientSettings", "SharedClients", "collect_cognito"]
 
 logger = logging.getLogger(__name__)
 
@@ -63,19 +63,22 @@ SectionName = Literal["idp", "app_clients", "domain"]
 V = TypeVar("V")
 
 
-def collect_cognito(
+def collect_cognito(  # noqa: PLR0913 - keyword-only settings of one collection
     tenant: TenantConfig,
     base_domain: str,
     hasher: SecretHasher,
     *,
     session: boto3.session.Session | None = None,
     settings: CognitoClientSettings | None = None,
+    clients: SharedClients | None = None,
 ) -> tuple[CognitoHalf, list[CollectionError]]:
     """Read the tenant's Cognito half; never raises, failures are ``error`` sections.
 
     ``session`` supplies credentials and settings (default: boto3's usual chain, from a
-    fresh session, so concurrent tenants never share a session). Each errored section
-    has exactly one :class:`CollectionError` whose ``section`` is the section's name.
+    fresh session, so concurrent tenants never share a session). ``clients`` (a fleet
+    run's, without ``session``) shares one paced client per role and region instead.
+    Each errored section has exactly one :class:`CollectionError` whose ``section`` is
+    the section's name.
     """
     cognito = tenant.cognito
     advisor = Advisor(
@@ -84,6 +87,11 @@ def collect_cognito(
         role_arn=cognito.role_arn,
         settings=settings or CognitoClientSettings(),
         scrubber=Scrubber(),
+        throttled_retries=(
+            clients.pacing.config.aimd.max_throttled_retries
+            if clients is not None and clients.pacing is not None
+            else 0
+        ),
     )
     sections = Sections(
         advisor,
@@ -91,7 +99,7 @@ def collect_cognito(
         provider_name=cognito.provider_name,
         domain_name=f"auth.{tenant.id}.{base_domain}",
     )
-    return _Run(tenant.id, advisor, sections).run(session)
+    return _Run(tenant.id, advisor, sections).run(session, clients)
 
 
 _BUG = (
@@ -115,11 +123,14 @@ class _Run:
     fatal_reported_by: SectionName | None = None
 
     def run(
-        self, session: boto3.session.Session | None
+        self, session: boto3.session.Session | None, clients: SharedClients | None = None
     ) -> tuple[CognitoHalf, list[CollectionError]]:
         client: CognitoIdentityProviderClient | None = None
         try:
-            client = connect(self.advisor, session)
+            if clients is not None and session is None:
+                client = clients.get(self.advisor)
+            else:
+                client = connect(self.advisor, session)
         except FailureError as failure:
             self.fatal, self.fatal_hint = failure.cause, failure.hint
         except Exception as exc:  # noqa: BLE001 - as in _section: a bug must become ERROR sections

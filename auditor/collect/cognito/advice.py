@@ -115,6 +115,10 @@ def last_http_status() -> int | None:
     return value if isinstance(value, int) else None
 
 
+class _ThrottledError(Exception):
+    """A throttled call that :meth:`Advisor.call` sends again."""
+
+
 @dataclass
 class Scrubber:
     """Raw secret values seen so far, kept only to scrub them from AWS-provided text."""
@@ -142,12 +146,28 @@ class Advisor:
     role_arn: str | None
     settings: CognitoClientSettings
     scrubber: Scrubber
+    # Paced runs: a call still throttled after botocore's attempts goes again this many
+    # times (its limiter has slowed down meanwhile), so throttling never costs a tenant.
+    throttled_retries: int = 0
 
     def call(self, service: str, operation: str, call: Callable[[], R]) -> R:
         """Run one AWS call; turn whatever goes wrong into NotFoundError or FailureError."""
+        for _ in range(self.throttled_retries):
+            try:
+                return self._call(service, operation, call)
+            except _ThrottledError:
+                continue
+        return self._call(service, operation, call, last=True)
+
+    def _call(
+        self, service: str, operation: str, call: Callable[[], R], *, last: bool = False
+    ) -> R:
         try:
             return call()
         except ClientError as exc:
+            code = str(exc.response.get("Error", {}).get("Code") or "")
+            if not last and code in _THROTTLING_CODES:
+                raise _ThrottledError from None
             raise self._client_failure(service, operation, exc) from None
         except (ResponseParserError, AttributeError, KeyError, TypeError) as exc:
             # botocore's parser meeting a body that breaks the service model: it raises
@@ -220,8 +240,9 @@ class Advisor:
         if code in _THROTTLING_CODES:
             return FailureError(
                 f"{action} was still throttled by AWS ({code}) after {attempts} attempt(s): "
-                "audit fewer tenants at once (concurrency in the config), or ask AWS for a "
-                "higher Cognito request-rate quota; then re-run the audit"
+                "the auditor slows down on throttling, so something else is using this "
+                "account's Cognito quota: lower pacing.headroom (or the account's "
+                "pacing.accounts quotas) in the config, then re-run the audit"
             )
         if code in _BAD_CREDENTIALS_CODES:
             return FailureError(

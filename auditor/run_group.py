@@ -1,0 +1,185 @@
+"""The whole run of a sharded fleet audit: its shards' reports as one (CONTRACT section 7).
+
+``auditor report --run-group ID`` calls :func:`report_run_group`: it waits (if asked)
+for every shard of the group to be recorded, joins their reports with
+:func:`combine_reports`, writes the whole run's reports, and announces the whole run's
+alerts once. Like :mod:`auditor.application` it never parses flags or prints; heavy
+parts are imported inside the functions.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from auditor.errors import EXIT_COLLECTION_ERROR
+from auditor.results import RunInfo, RunReport, Summary, TenantStatus, WaiverIssue
+from auditor.shards import Shard
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from auditor.alerts import DeliveryReport
+    from auditor.config import AuditorConfig
+    from auditor.report import ReportFormat
+    from auditor.report.destination import Destination
+    from auditor.results import Severity
+    from auditor.store import GroupShard
+
+log = logging.getLogger("auditor")
+
+POLL_SECONDS = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class GroupReportRequest:
+    """What ``auditor report --run-group`` was asked for."""
+
+    config: AuditorConfig
+    group_id: str
+    output: Destination
+    formats: Sequence[ReportFormat]
+    fail_on: Severity
+    wait_seconds: float = 0.0
+    partial: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class GroupOutcome:
+    """How the run group's report went; ``report`` is None when nothing was written."""
+
+    exit_code: int
+    missing: tuple[Shard, ...] = ()
+    problem: str | None = None  # one line for stderr: why nothing (or not all) was done
+    report: RunReport | None = None
+    written: tuple[str, ...] = ()
+    alerts: DeliveryReport | None = None
+    shards: tuple[Shard, ...] = field(default=())
+
+
+def missing_shards(shards: Sequence[GroupShard]) -> list[Shard]:
+    """The shards of the group's count that have no recorded run."""
+    if not shards:
+        return []
+    count = shards[0].count
+    present = {s.index for s in shards}
+    return [Shard(i, count) for i in range(count) if i not in present]
+
+
+def combine_reports(
+    reports: Sequence[RunReport], run_id: str, *, order: Sequence[str] = ()
+) -> RunReport:
+    """The shards' reports as the one report of the whole run.
+
+    Tenants in the order of ``order`` (the config's tenant ids; others after them, in
+    shard order), as an unsharded run lists them; the run spans the
+    earliest start to the latest finish; a waiver is ``stale`` only when every shard
+    found it stale (a shard sees only its own tenants), other waiver notes once each.
+    """
+    if not reports:
+        raise ValueError("no shard report to combine")
+    rank = {tenant_id: i for i, tenant_id in enumerate(order)}
+    tenants = sorted(
+        (t for r in reports for t in r.tenants), key=lambda t: rank.get(t.tenant_id, len(rank))
+    )
+    stale_everywhere = set.intersection(
+        *({w for w in r.waivers if w.problem == "stale"} for r in reports)
+    )
+    waivers: list[WaiverIssue] = []
+    for issue in (w for r in reports for w in r.waivers):
+        keep = issue.problem != "stale" or issue in stale_everywhere
+        if keep and issue not in waivers:
+            waivers.append(issue)
+    first = reports[0].run
+    return RunReport(
+        run=RunInfo(
+            id=run_id,
+            started_at=min(r.run.started_at for r in reports),
+            finished_at=max(r.run.finished_at for r in reports),
+            trigger=first.trigger,
+        ),
+        summary=Summary(
+            tenants=len(tenants),
+            passed=sum(t.status is TenantStatus.PASS for t in tenants),
+            failed=sum(t.status is TenantStatus.FAIL for t in tenants),
+            errored=sum(t.status is TenantStatus.ERROR for t in tenants),
+            waived=sum(r.waiver is not None for t in tenants for r in t.results),
+        ),
+        tenants=tenants,
+        waivers=waivers,
+    )
+
+
+def report_run_group(
+    request: GroupReportRequest,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> GroupOutcome:
+    """Write the whole run's reports and announce its alerts once every shard is in.
+
+    Missing shards: wait up to ``wait_seconds`` for them; then, unless ``partial``,
+    write nothing and exit 3. With ``partial`` the finished shards are reported (their
+    tenants only: the missing shards' tenants are not in the report, so no alert
+    resolves them) and the exit code is 3.
+    """
+    from auditor.audit import exit_code  # noqa: PLC0415 - see the module docstring
+    from auditor.report import render_files  # noqa: PLC0415
+    from auditor.report.destination import ReportWriteError  # noqa: PLC0415
+    from auditor.store import RunGroups, open_store, tenant_trends  # noqa: PLC0415
+
+    config = request.config
+    request.output.check()  # an --output that cannot be written: exit 2, nothing read
+    store = open_store(config.store)
+    try:
+        groups = RunGroups(store)
+        deadline = clock() + request.wait_seconds
+        shards = groups.shards(request.group_id)
+        while (not shards or missing_shards(shards)) and clock() < deadline:
+            sleep(min(POLL_SECONDS, max(0.0, deadline - clock())))
+            shards = groups.shards(request.group_id)
+        if not shards:
+            return GroupOutcome(
+                EXIT_COLLECTION_ERROR,
+                problem=f"run group {request.group_id!r} has no recorded shard yet "
+                "(run `auditor audit --all --shard I/N --run-group "
+                f"{request.group_id}` for each shard first)",
+            )
+        missing = tuple(missing_shards(shards))
+        present = tuple(Shard(s.index, s.count) for s in shards)
+        if missing and not request.partial:
+            return GroupOutcome(EXIT_COLLECTION_ERROR, missing=missing, shards=present)
+        # The run id of the shard recorded last: an id the store knows (alerts are filed
+        # under a recorded run), and a new one whenever a shard is run again.
+        latest = max(shards, key=lambda s: s.recorded_at)
+        report = combine_reports(
+            [s.report() for s in shards], latest.run_id, order=[t.id for t in config.tenants]
+        )
+        trends = tenant_trends(store, [t.tenant_id for t in report.tenants])
+        alerts = None
+        problem = None
+        written: list[str] = []
+        try:
+            written = request.output.write(
+                report.run.id, report.run.started_at,
+                render_files(request.formats, report, trends=trends),
+            )
+        except ReportWriteError as exc:
+            problem = f"the reports were NOT written: {exc}"
+        if config.alerts is not None:
+            from auditor.alerts import announce  # noqa: PLC0415
+
+            alerts = announce(report, store, config.alerts)
+    finally:
+        store.close()
+    code = (
+        EXIT_COLLECTION_ERROR
+        if missing or problem is not None
+        else exit_code(report, request.fail_on)
+    )
+    return GroupOutcome(
+        code, missing=missing, problem=problem, report=report, written=tuple(written),
+        alerts=alerts, shards=present,
+    )
