@@ -36,6 +36,7 @@ import resource
 import sys
 import time
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -255,15 +256,51 @@ def _audit(
         )
     cpu = resource.getrusage(resource.RUSAGE_SELF)
     started = time.monotonic()
-    run = asyncio.run(
-        run_audit(configs, args.base_domain, pack, SecretHasher.ephemeral(), **options)
-    )
+    if args.full:
+        run = _audit_and_record(args, configs, pack, options)
+    else:
+        run = asyncio.run(
+            run_audit(configs, args.base_domain, pack, SecretHasher.ephemeral(), **options)
+        )
     wall = time.monotonic() - started
     after = resource.getrusage(resource.RUSAGE_SELF)
     cpu_seconds = (after.ru_utime - cpu.ru_utime) + (after.ru_stime - cpu.ru_stime)
     print(f"auditor CPU time during the audit: {cpu_seconds:.1f} s ({cpu_seconds / wall:.0%} "
           "of one core)", flush=True)
     return run, wall, started
+
+
+def _audit_and_record(
+    args: argparse.Namespace, configs: list[Any], pack: Any, options: dict[str, Any]  # noqa: ANN401
+) -> Any:  # noqa: ANN401 - the outcome, read like a run (``.report``)
+    """What `auditor audit --all` does: audit, record in a store, write both reports."""
+    import tempfile  # noqa: PLC0415
+
+    from auditor.application import AuditRequest, audit_and_record  # noqa: PLC0415
+    from auditor.collect.secrets import SecretHasher  # noqa: PLC0415
+    from auditor.config import AuditorConfig  # noqa: PLC0415
+    from auditor.report import parse_formats  # noqa: PLC0415
+    from auditor.report.destination import Destination  # noqa: PLC0415
+    from auditor.results import Severity  # noqa: PLC0415
+
+    work = Path(tempfile.mkdtemp(prefix="fleet-quota-"))
+    settings: dict[str, Any] = {"pacing": options["pacing"]}
+    if "concurrency" in options:
+        settings["concurrency"] = options["concurrency"]
+    config = AuditorConfig(
+        version=1, base_domain=args.base_domain, tenants=configs,
+        store=f"sqlite:///{work}/state.db", **settings,
+    )
+    outcome = audit_and_record(AuditRequest(
+        config, config.tenants, pack=pack, output=Destination.parse(str(work / "out")),
+        formats=parse_formats("json,html"), fail_on=Severity.LOW,
+        hasher=SecretHasher.ephemeral(),
+    ))
+    sizes = {p.name: p.stat().st_size for p in (work / "out").glob("report.*")}
+    print(f"recorded in {work}/state.db; reports: "
+          + ", ".join(f"{name} {size / 1e6:.1f} MB" for name, size in sorted(sizes.items())),
+          flush=True)
+    return outcome
 
 
 def _rates(args: argparse.Namespace) -> dict[QuotaCategory, float]:
@@ -310,6 +347,12 @@ def main() -> int:
     parser.add_argument("--collector", choices=("concurrency", "paced"), default="paced")
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--base-domain", default="rapticore.io")
+    parser.add_argument(
+        "--full", action="store_true",
+        help="the whole product flow (auditor.application.audit_and_record): record the run "
+        "in a fresh SQLite store and write report.json and report.html, as `auditor audit` "
+        "does; without it, only collect and evaluate (run_audit)",
+    )
     args = parser.parse_args()
     if args.tenants < 1 or args.tenants_per_org < 1:
         parser.error("--tenants and --tenants-per-org must be at least 1")
