@@ -32,6 +32,7 @@ from auditor.alerts.config import AlertsConfig
 from auditor.errors import InputError
 from auditor.pacing import PacingConfig
 from auditor.redact import redact_url
+from auditor.service.settings import ServiceSettings
 from auditor.yamlsource import LineIndex, load_yaml, read_regular_file
 
 if TYPE_CHECKING:
@@ -275,36 +276,17 @@ def _weekday_number(token: str) -> int:
     raise ValueError(f"{token!r} is not a weekday (0-7 or sun..sat)")
 
 
-class ScheduleConfig(_Strict):
-    """The config's ``schedule:`` section: when ``auditor schedule`` audits every tenant."""
+class ScheduleConfig(ServiceSettings):
+    """The config's ``schedule:`` section: when ``auditor schedule`` audits every tenant.
+
+    The service's keys (``listen``, ``grace_minutes``, ``lease_ttl_seconds``,
+    ``tenant_wait_seconds``, issue 8) come from :class:`ServiceSettings`: one definition.
+    """
+
+    model_config = _Strict.model_config
 
     cron: str = DEFAULT_CRON
     timezone: str = "UTC"
-    # The service's knobs (issue 8), as auditor.service.settings.ServiceSettings has them.
-    listen: str | None = Field(
-        default=None, description="HOST:PORT to serve /metrics and /healthz on; off when unset."
-    )
-    grace_minutes: int = Field(
-        default=180, ge=1, le=7 * 24 * 60,
-        description="How long after its scheduled time a run may finish before /healthz fails.",
-    )
-    lease_ttl_seconds: int = Field(
-        default=300, ge=10, le=3600,
-        description="A lease not renewed for this long is free: a crashed holder's expiry.",
-    )
-    tenant_wait_seconds: int = Field(
-        default=3600, ge=0, le=24 * 3600,
-        description="How long a run waits for a tenant another process is auditing.",
-    )
-
-    @field_validator("listen")
-    @classmethod
-    def _listen(cls, listen: str | None) -> str | None:
-        from auditor.service.http import parse_listen  # noqa: PLC0415 - keep config light
-
-        if listen is not None:
-            parse_listen(listen)
-        return listen
 
     @field_validator("timezone")
     @classmethod

@@ -14,19 +14,20 @@ import json
 import secrets
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any
 
 from auditor.alerts.config import AlertsConfig, RouteConfig, SlackDestination
+from auditor.localserver import ServerThread, StartStop
 
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from types import TracebackType
 
 DEMO_ROUTE = "demo-slack"
+_LOOPBACK = "127.0.0.1"  # nothing leaves the machine
 _MAX_BODY = 1 << 20  # Slack refuses far smaller messages; more is not a message
 
 
-class LocalSlack:
+class LocalSlack(StartStop):
     """``with LocalSlack() as slack:`` a receiver on a free loopback port until the block ends."""
 
     def __init__(self) -> None:
@@ -35,17 +36,14 @@ class LocalSlack:
         self._lock = threading.Lock()
         # Like a real incoming webhook, the path is the credential: unguessable per run.
         self._path = f"/services/TDEMO/BDEMO/{secrets.token_urlsafe(12)}"
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name="demo-slack", daemon=True
-        )
+        server = ThreadingHTTPServer((_LOOPBACK, 0), self._handler())
+        server.daemon_threads = True
+        self._serving = ServerThread(server, "demo-slack")
 
     @property
     def url(self) -> str:
         """The incoming-webhook URL to configure (plain http: loopback only)."""
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}{self._path}"
+        return f"http://{_LOOPBACK}:{self._serving.port}{self._path}"
 
     def alerts_config(self) -> AlertsConfig:
         """An ``alerts:`` block with one Slack route to this receiver.
@@ -74,19 +72,13 @@ class LocalSlack:
                 say(f"  | {line}")
         return len(fresh)
 
-    def __enter__(self) -> Self:
-        self._thread.start()
-        return self
+    def start(self) -> None:
+        """Receive on a daemon thread (``with`` calls this)."""
+        self._serving.start()
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+    def stop(self) -> None:
+        """Stop receiving and close the port."""
+        self._serving.stop()
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         receiver = self

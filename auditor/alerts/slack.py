@@ -19,11 +19,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import ClientOSError, ServerConnectionError, ServerDisconnectedError
-from slack_sdk.http_retry.builtin_async_handlers import (
-    AsyncConnectionErrorRetryHandler,
-    AsyncRateLimitErrorRetryHandler,
-    AsyncServerErrorRetryHandler,
-)
+from slack_sdk.http_retry.async_handler import AsyncRetryHandler
+from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetryHandler
 from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
 from slack_sdk.models.blocks import (
     Block,
@@ -253,12 +250,17 @@ def _header(response: HttpResponse, name: str) -> str | None:
     return None
 
 
-class _RateLimited(AsyncRateLimitErrorRetryHandler):
-    """429: wait what ``Retry-After`` says (slack_sdk's handler, capped by the policy)."""
+class _StatusRetry(AsyncRetryHandler):
+    """Retry an answer whose status is in ``statuses``, after the wait the policy gives.
 
-    def __init__(self, policy: DeliveryPolicy) -> None:
+    That is what ``Retry-After`` asks, or the backoff without one; a ``Retry-After``
+    beyond the policy's cap ends the retries (the events stay in the outbox).
+    """
+
+    def __init__(self, policy: DeliveryPolicy, statuses: range) -> None:
         super().__init__(max_retry_count=policy.retries)
         self._policy = policy
+        self._statuses = statuses
 
     def _wait(self, state: RetryState, response: HttpResponse | None) -> float | None:
         if response is None:
@@ -276,47 +278,7 @@ class _RateLimited(AsyncRateLimitErrorRetryHandler):
     ) -> bool:
         return (
             response is not None
-            and response.status_code == 429
-            and self._wait(state, response) is not None
-        )
-
-    async def prepare_for_next_attempt_async(
-        self,
-        *,
-        state: RetryState,
-        request: HttpRequest,  # noqa: ARG002
-        response: HttpResponse | None = None,
-        error: Exception | None = None,  # noqa: ARG002
-    ) -> None:
-        state.next_attempt_requested = True
-        await asyncio.sleep(self._wait(state, response) or 0.0)
-        state.increment_current_attempt()
-
-
-class _ServerError(AsyncServerErrorRetryHandler):
-    """5xx: back off (or wait what ``Retry-After`` says), then try again."""
-
-    def __init__(self, policy: DeliveryPolicy) -> None:
-        super().__init__(max_retry_count=policy.retries)
-        self._policy = policy
-
-    def _wait(self, state: RetryState, response: HttpResponse | None) -> float | None:
-        if response is None:
-            return None
-        retry_after = _header(response, "retry-after")
-        return wait_before_retry(self._policy, state.current_attempt, retry_after)
-
-    async def _can_retry_async(
-        self,
-        *,
-        state: RetryState,
-        request: HttpRequest,  # noqa: ARG002
-        response: HttpResponse | None = None,
-        error: Exception | None = None,  # noqa: ARG002
-    ) -> bool:
-        return (
-            response is not None
-            and 500 <= response.status_code < 600
+            and response.status_code in self._statuses
             and self._wait(state, response) is not None
         )
 
@@ -350,8 +312,8 @@ def client(url: str, policy: DeliveryPolicy = DEFAULT_POLICY) -> AsyncWebhookCli
                     TimeoutError,
                 ],
             ),
-            _RateLimited(policy),
-            _ServerError(policy),
+            _StatusRetry(policy, range(429, 430)),  # rate limited
+            _StatusRetry(policy, range(500, 600)),  # Slack's side failed
         ],
     )
 

@@ -27,7 +27,7 @@ import os
 import urllib.request
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import boto3.session
@@ -35,10 +35,11 @@ from moto.cognitoidp import models as moto_cognitoidp_models
 from moto.server import ThreadedMotoServer
 
 from auditor.config import is_loopback_host
+from auditor.localserver import StartStop
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
-    from types import ModuleType, TracebackType
+    from types import ModuleType
 
     from mypy_boto3_cognito_idp import CognitoIdentityProviderClient
 
@@ -63,7 +64,7 @@ _ENV_TO_CLEAR = (
 )
 
 
-class MotoCognito:
+class MotoCognito(StartStop):
     """moto's server on ``127.0.0.1`` and a free port, as a context manager."""
 
     def __init__(self, *, quiet: bool = True, share_signing_key: bool = True) -> None:
@@ -104,18 +105,6 @@ class MotoCognito:
             self._server.stop()
         self._server = None
         self._endpoint_url = None
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     @property
     def endpoint_url(self) -> str:

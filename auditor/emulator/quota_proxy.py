@@ -23,17 +23,17 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import threading
 import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import aiohttp
 from aiohttp import web
 
 from auditor.config import is_loopback_host
+from auditor.localserver import LoopThread, StartStop
 from auditor.pacing import (
     DEFAULT_PER_POOL_OPERATION,
     DEFAULT_QUOTAS,
@@ -44,7 +44,6 @@ from auditor.pacing import (
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Coroutine, Mapping
-    from types import TracebackType
 
 COGNITO_TARGET_PREFIX = "AWSCognitoIdentityProviderService."
 THROTTLED_BODY = {"__type": "TooManyRequestsException", "message": "Rate exceeded"}
@@ -102,7 +101,7 @@ class QuotaStats:
         return sum(self.throttled.values())
 
 
-class CognitoQuotaProxy:
+class CognitoQuotaProxy(StartStop):
     """The proxy on ``127.0.0.1`` and a free port, in its own thread; a context manager."""
 
     def __init__(  # noqa: PLR0913 - the knobs of a test double, all keyword-only
@@ -127,8 +126,7 @@ class CognitoQuotaProxy:
         self.account_of_key = account_of_key
         self.stats = QuotaStats()
         self._buckets: dict[tuple[str, ...], _Bucket] = {}
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
+        self._loop: LoopThread | None = None
         self._runner: web.AppRunner | None = None
         self._session: aiohttp.ClientSession | None = None
         self._endpoint_url: str | None = None
@@ -139,37 +137,19 @@ class CognitoQuotaProxy:
         """Start serving; returns the endpoint URL ``http://127.0.0.1:PORT``."""
         if self._endpoint_url is not None:
             return self._endpoint_url
-        loop = asyncio.new_event_loop()
-        thread = threading.Thread(target=loop.run_forever, name="quota-proxy", daemon=True)
-        thread.start()
-        self._loop, self._thread = loop, thread
+        self._loop = LoopThread("quota-proxy")
         port = self._call(self._start())
         self._endpoint_url = f"http://127.0.0.1:{port}"
         return self._endpoint_url
 
     def stop(self) -> None:
         """Close the port and stop the thread (idempotent)."""
-        loop, thread = self._loop, self._thread
-        if loop is None or thread is None:
+        if self._loop is None:
             return
         self._call(self._stop())
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout=10)
-        loop.close()
-        self._loop = self._thread = None
+        self._loop.close()
+        self._loop = None
         self._endpoint_url = None
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     @property
     def endpoint_url(self) -> str:
@@ -187,7 +167,7 @@ class CognitoQuotaProxy:
     def _call(self, coro: Coroutine[Any, Any, _T]) -> _T:
         if self._loop is None:
             raise RuntimeError("the quota proxy is not running")
-        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout=30)
+        return self._loop.call(coro)
 
     async def _reset_stats(self) -> QuotaStats:
         stats, self.stats = self.stats, QuotaStats()

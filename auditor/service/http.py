@@ -12,16 +12,16 @@ import ipaddress
 import json
 import logging
 import socket
-import threading
 from socketserver import ThreadingMixIn
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from prometheus_client import make_wsgi_app
 
+from auditor.localserver import ServerThread, StartStop
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
-    from types import TracebackType
     from wsgiref.types import StartResponse, WSGIEnvironment
 
     from auditor.service.health import Health
@@ -59,7 +59,7 @@ class _QuietHandler(WSGIRequestHandler):
         log.debug("http: " + format, *args)  # noqa: G003 - the stdlib hands us a format string
 
 
-class ServiceHTTP:
+class ServiceHTTP(StartStop):
     """The HTTP server of ``auditor schedule --listen``: start, serve on a thread, stop."""
 
     def __init__(
@@ -68,40 +68,23 @@ class ServiceHTTP:
         self._metrics_app = make_wsgi_app(metrics.registry)
         self._health = health
         server_class = _IPv6Server if _is_ipv6(host) else _Server
-        self._server = make_server(
+        server = make_server(
             host, port, self._app, server_class=server_class, handler_class=_QuietHandler
         )
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name="auditor-http", daemon=True
-        )
+        self._serving = ServerThread(server, "auditor-http")
 
     @property
     def port(self) -> int:
         """The port bound (the one asked for, or the one the OS chose for port 0)."""
-        return int(self._server.server_address[1])
+        return self._serving.port
 
     def start(self) -> None:
         """Serve on a daemon thread."""
-        self._thread.start()
+        self._serving.start()
 
     def stop(self) -> None:
         """Stop serving and close the socket."""
-        if self._thread.is_alive():
-            self._server.shutdown()
-            self._thread.join()
-        self._server.server_close()
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+        self._serving.stop()
 
     def _app(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")

@@ -1,7 +1,7 @@
-"""The service's knobs, as the config model the ``schedule:`` section can take them in.
+"""The service's knobs: the one definition of these keys of the ``schedule:`` section.
 
-Proposed keys (the lead adds them to ``ScheduleConfig`` in ``auditor/config.py``, by
-inheriting :class:`ServiceSettings` or copying its fields)::
+``auditor.config.ScheduleConfig`` inherits them from :class:`ServiceSettings`, so a
+default or a bound cannot differ between the config file and the service::
 
     schedule:
       cron: "0 2 * * *"
@@ -17,13 +17,12 @@ from datetime import timedelta
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from auditor.service.http import parse_listen
-
 
 class ServiceSettings(BaseModel):
     """``schedule.listen``, ``grace_minutes``, ``lease_ttl_seconds``, ``tenant_wait_seconds``."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict, as every model of the config is: YAML already gives each value its type.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     listen: str | None = Field(
         default=None, description="HOST:PORT to serve /metrics and /healthz on; off when unset."
@@ -37,13 +36,17 @@ class ServiceSettings(BaseModel):
         description="A lease not renewed for this long is free: a crashed holder's expiry.",
     )
     tenant_wait_seconds: int = Field(
-        default=3600, ge=0,
+        default=3600, ge=0, le=24 * 3600,
         description="How long a run waits for a tenant another process is auditing.",
     )
 
     @field_validator("listen")
     @classmethod
     def _listen(cls, listen: str | None) -> str | None:
+        # Imported here: the config imports this module, and prometheus_client (which the
+        # http module loads) has no business in `auditor --help`.
+        from auditor.service.http import parse_listen  # noqa: PLC0415
+
         if listen is not None:
             parse_listen(listen)
         return listen

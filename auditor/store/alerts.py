@@ -164,15 +164,7 @@ class AlertStore:
             if route is not None:
                 stmt = stmt.where(AlertOutboxRow.route == route)
             rows = session.scalars(stmt.order_by(AlertOutboxRow.seq))
-            return [
-                OutboxEntry(
-                    record=_record(row),
-                    recorded_at=row.recorded_at,
-                    attempts=row.attempts,
-                    last_error=row.last_error,
-                )
-                for row in rows
-            ]
+            return [_entry(row) for row in rows]
 
     def delivered_count(self, route: str | None = None) -> int:
         """How many events were delivered (of one route, when given)."""
@@ -234,15 +226,7 @@ class AlertStore:
                 row.claimed_by = owner
                 row.claimed_until = until
             session.flush()
-            return [
-                OutboxEntry(
-                    record=_record(row),
-                    recorded_at=row.recorded_at,
-                    attempts=row.attempts,
-                    last_error=row.last_error,
-                )
-                for row in rows
-            ]
+            return [_entry(row) for row in rows]
 
     def release(self, route: str, *, owner: str) -> None:
         """Give up ``owner``'s remaining claims on the route (delivery is over)."""
@@ -320,6 +304,15 @@ def _outbox_row(event: AlertRecord, now: datetime) -> AlertOutboxRow:
         last_error=None,
         claimed_by=None,
         claimed_until=None,
+    )
+
+
+def _entry(row: AlertOutboxRow) -> OutboxEntry:
+    return OutboxEntry(
+        record=_record(row),
+        recorded_at=row.recorded_at,
+        attempts=row.attempts,
+        last_error=row.last_error,
     )
 
 

@@ -303,6 +303,27 @@ def _lost_message(lease: Lease, row: LeaseRow | None) -> str:
 # ----------------------------------------------------------------------------- waiting
 
 
+class _Waiting:
+    """The decisions of :func:`acquire_waiting`, one copy for its sync and async forms."""
+
+    def __init__(self, name: str, wait: float, poll: float) -> None:
+        self._name, self._wait, self._poll = name, wait, poll
+        self._deadline = time.monotonic() + wait
+
+    def pause(self, got: Lease | LeaseInfo) -> float | None:
+        """Seconds to sleep before asking again; None when ``got`` is the answer.
+
+        The answer is a :class:`Lease` taken, or work done (no lease: nothing to do).
+        Raises :class:`LeaseBusy` when another holder still has it after ``wait``.
+        """
+        if isinstance(got, Lease) or got.state(datetime.now(UTC)) is LeaseState.DONE:
+            return None
+        left = self._deadline - time.monotonic()
+        if left <= 0:
+            raise LeaseBusy(self._name, got.holder, self._wait)
+        return min(self._poll, left)
+
+
 def acquire_waiting(  # noqa: PLR0913 - the lease, and how long and how often to ask
     target: Engine | Store,
     name: str,
@@ -318,17 +339,13 @@ def acquire_waiting(  # noqa: PLR0913 - the lease, and how long and how often to
     None when its work is (or becomes) done; :class:`LeaseBusy` when it is still held
     after ``wait``. A holder that dies stops renewing: its lease expires and is taken here.
     """
-    deadline = time.monotonic() + wait
+    waiting = _Waiting(name, wait, poll)
     while True:
         got = try_acquire(target, name, holder, ttl=ttl)
-        if isinstance(got, Lease):
-            return got
-        if got.state(datetime.now(UTC)) is LeaseState.DONE:
-            return None
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise LeaseBusy(name, got.holder, wait)
-        sleep(min(poll, left))
+        pause = waiting.pause(got)
+        if pause is None:
+            return got if isinstance(got, Lease) else None
+        sleep(pause)
 
 
 async def acquire_waiting_async(  # noqa: PLR0913 - as acquire_waiting
@@ -341,17 +358,13 @@ async def acquire_waiting_async(  # noqa: PLR0913 - as acquire_waiting
     poll: float = 1.0,
 ) -> Lease | None:
     """:func:`acquire_waiting` for the event loop: the store is asked on a worker thread."""
-    deadline = time.monotonic() + wait
+    waiting = _Waiting(name, wait, poll)
     while True:
         got = await asyncio.to_thread(try_acquire, target, name, holder, ttl=ttl)
-        if isinstance(got, Lease):
-            return got
-        if got.state(datetime.now(UTC)) is LeaseState.DONE:
-            return None
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise LeaseBusy(name, got.holder, wait)
-        await asyncio.sleep(min(poll, left))
+        pause = waiting.pause(got)
+        if pause is None:
+            return got if isinstance(got, Lease) else None
+        await asyncio.sleep(pause)
 
 
 # --------------------------------------------------------------------------- heartbeat

@@ -17,6 +17,8 @@ from auditor.cli.shared import load_config_arg
 from auditor.errors import EXIT_COLLECTION_ERROR, EXIT_OK, UsageError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from auditor.alerts import AlertsConfig
     from auditor.cli.parser import Commands
     from auditor.config import AuditorConfig
@@ -82,46 +84,57 @@ def register(commands: Commands) -> None:
     )
     actions = alerts.add_subparsers(dest="alerts_command", metavar="ACTION", required=True)
 
-    test = actions.add_parser(
-        "test",
+    test = _action(
+        actions, "test", test_command,
         help="send one test message to a route",
-        description=_wrap(
+        description=(
             "Post one message containing the word \"test\" to the route's Slack webhook "
             "or signed webhook, with the same timeouts and retries as real alerts. "
             "Nothing is recorded in the store."
         ),
         epilog=_TEST_HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    add_config_flag(test)
     test.add_argument("--route", metavar="NAME", required=True, help="a route name from alerts:")
-    test.set_defaults(handler=test_command)
-
-    flush = actions.add_parser(
-        "flush",
+    _action(
+        actions, "flush", flush_command,
         help="deliver the events still in the outbox",
-        description=_wrap(
+        description=(
             "Deliver every event a route has not received yet (a receiver was down, "
             "answered 5xx, or the audit was stopped), oldest first, each exactly once."
         ),
         epilog=_FLUSH_HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    add_config_flag(flush)
-    flush.set_defaults(handler=flush_command)
-
-    status = actions.add_parser(
-        "status",
+    _action(
+        actions, "status", status_command,
         help="list the undelivered events per route",
-        description=_wrap(
+        description=(
             "For every route: how many events are undelivered, then one line per event "
             "(kind, tenant/rule, run, attempts and the last error). Sends nothing."
         ),
         epilog=_STATUS_HELP,
+    )
+
+
+def _action(  # noqa: PLR0913 - the parser's own keywords
+    actions: Commands,
+    name: str,
+    handler: Callable[[argparse.Namespace], int],
+    *,
+    help: str,  # noqa: A002 - argparse's name for it
+    description: str,
+    epilog: str,
+) -> argparse.ArgumentParser:
+    """One ``alerts`` action: its help, its exit-code epilog, ``--config``, its handler."""
+    action = actions.add_parser(
+        name,
+        help=help,
+        description=_wrap(description),
+        epilog=epilog,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    add_config_flag(status)
-    status.set_defaults(handler=status_command)
+    add_config_flag(action)
+    action.set_defaults(handler=handler)
+    return action
 
 
 def _alerts_of(config: AuditorConfig) -> AlertsConfig:

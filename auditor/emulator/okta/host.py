@@ -21,10 +21,10 @@ from aiohttp import web
 
 from auditor.emulator.okta import management, oauth
 from auditor.emulator.okta.plumbing import BINDINGS, Binding, okta_middleware
+from auditor.localserver import LoopThread, StartStop
 
 if TYPE_CHECKING:
     from collections.abc import Coroutine
-    from types import TracebackType
 
     from auditor.emulator.okta.org import OktaOrg
 
@@ -74,7 +74,7 @@ def _raise_fd_limit() -> None:
             resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
 
 
-class OktaEmulator:
+class OktaEmulator(StartStop):
     """Many emulated Okta orgs in one process, each on its own loopback port.
 
     ``start()`` runs the server's event loop in a daemon thread; ``add_org()`` binds a
@@ -86,8 +86,7 @@ class OktaEmulator:
         if not ipaddress.IPv4Address(host).is_loopback:
             raise ValueError(f"the Okta emulator only listens on IPv4 loopback, not {host!r}")
         self.host = host
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
+        self._loop: LoopThread | None = None
         self._runner: web.AppRunner | None = None
         self._bindings: dict[int, Binding] = {}
         self._start_lock = threading.Lock()
@@ -100,10 +99,7 @@ class OktaEmulator:
             if self._loop is not None:
                 return self
             _raise_fd_limit()
-            loop = asyncio.new_event_loop()
-            thread = threading.Thread(target=loop.run_forever, name="okta-emulator", daemon=True)
-            thread.start()
-            self._loop, self._thread = loop, thread
+            self._loop = LoopThread("okta-emulator")
             runner = web.AppRunner(
                 _build_app(self), access_log=None, handle_signals=False, shutdown_timeout=1.0
             )
@@ -114,28 +110,14 @@ class OktaEmulator:
     def stop(self) -> None:
         """Close every port and stop the thread (idempotent)."""
         with self._start_lock:
-            loop, thread, runner = self._loop, self._thread, self._runner
-            if loop is None or thread is None:
+            if self._loop is None:
                 return
-            if runner is not None:
-                self._call(_shutdown(runner))
+            if self._runner is not None:
+                self._call(_shutdown(self._runner))
             self._call(_cancel_remaining_tasks())
-            loop.call_soon_threadsafe(loop.stop)
-            thread.join(timeout=10)
-            loop.close()
-            self._loop = self._thread = self._runner = None
+            self._loop.close()
+            self._loop = self._runner = None
             self._bindings.clear()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # -- orgs
 
@@ -193,4 +175,4 @@ class OktaEmulator:
     def _call(self, coro: Coroutine[Any, Any, _T]) -> _T:
         if self._loop is None:
             raise RuntimeError("the emulator is not running")
-        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout=30)
+        return self._loop.call(coro)
