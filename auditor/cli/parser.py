@@ -44,7 +44,8 @@ exit codes:
      or the run could not be recorded
 
 Every flag has an environment variable: AUDITOR_CONFIG, AUDITOR_FORMAT,
-AUDITOR_OUTPUT, AUDITOR_FAIL_ON, AUDITOR_LOG_LEVEL, AUDITOR_LOG_FORMAT, AUDITOR_NO_ALERTS.
+AUDITOR_OUTPUT, AUDITOR_FAIL_ON, AUDITOR_LOG_LEVEL, AUDITOR_LOG_FORMAT, AUDITOR_NO_ALERTS,
+AUDITOR_METRICS_FILE, AUDITOR_LISTEN, AUDITOR_SHARD, AUDITOR_RUN_GROUP.
 A flag beats its variable.
 Try `auditor demo` first: it audits built-in emulated tenants, no credentials needed.
 """
