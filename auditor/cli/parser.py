@@ -147,6 +147,21 @@ def add_tenant_flags(parser: argparse.ArgumentParser, *, allow_all: bool = True)
         group.add_argument("--all", action="store_true", help="every tenant in the config")
 
 
+def add_fail_on_flag(parser: argparse.ArgumentParser) -> None:
+    """``--fail-on SEVERITY``: the lowest severity that makes the exit code 1."""
+    from auditor.results import Severity  # noqa: PLC0415 - pydantic, only when building
+
+    parser.add_argument(
+        "--fail-on",
+        metavar="SEVERITY",
+        type=str.lower,
+        choices=[s.value for s in Severity],
+        default=(env(ENV_FAIL_ON, "low") or "low").lower(),
+        help=f"lowest severity that makes the exit code 1: critical, high, medium, low, "
+        f"info (env {ENV_FAIL_ON}; default low)",
+    )
+
+
 def add_report_flags(parser: argparse.ArgumentParser) -> None:
     """``--format LIST`` and ``--output DIR`` (env AUDITOR_FORMAT, AUDITOR_OUTPUT)."""
     parser.add_argument(

@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING
 
 from auditor.application import AuditRequest
 from auditor.cli.parser import (
-    ENV_FAIL_ON,
     ENV_METRICS_FILE,
     ENV_SHARD,
     add_config_flag,
+    add_fail_on_flag,
     add_no_alerts_flag,
     add_report_flags,
     add_run_group_flag,
@@ -69,15 +69,7 @@ def register(commands: Commands) -> None:
     add_config_flag(audit)
     add_tenant_flags(audit)
     add_report_flags(audit)
-    audit.add_argument(
-        "--fail-on",
-        metavar="SEVERITY",
-        type=str.lower,
-        choices=[s.value for s in Severity],
-        default=(env(ENV_FAIL_ON, "low") or "low").lower(),
-        help=f"lowest severity that makes the exit code 1: critical, high, medium, low, "
-        f"info (env {ENV_FAIL_ON}; default low)",
-    )
+    add_fail_on_flag(audit)
     audit.add_argument(
         "--rules", metavar="DIR", help="a rule pack directory (default: the built-in pack)"
     )

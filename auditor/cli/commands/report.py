@@ -6,11 +6,10 @@ import sys
 from typing import TYPE_CHECKING
 
 from auditor.cli.parser import (
-    ENV_FAIL_ON,
     add_config_flag,
+    add_fail_on_flag,
     add_report_flags,
     add_run_group_flag,
-    env,
 )
 from auditor.cli.shared import load_config_arg, report_formats
 from auditor.errors import UsageError
@@ -41,15 +40,7 @@ def register(commands: Commands) -> None:
     add_config_flag(report)
     add_run_group_flag(report, required=True)
     add_report_flags(report)
-    report.add_argument(
-        "--fail-on",
-        metavar="SEVERITY",
-        type=str.lower,
-        choices=[s.value for s in Severity],
-        default=(env(ENV_FAIL_ON, "low") or "low").lower(),
-        help=f"lowest severity that makes the exit code 1: critical, high, medium, low, "
-        f"info (env {ENV_FAIL_ON}; default low)",
-    )
+    add_fail_on_flag(report)
     report.add_argument(
         "--wait",
         metavar="SECONDS",
