@@ -80,7 +80,6 @@ def schedule_command(args: argparse.Namespace) -> int:
     from auditor.scheduler import run_service  # noqa: PLC0415 - keep --help fast
     from auditor.service.http import parse_listen  # noqa: PLC0415
     from auditor.service.metrics import Metrics  # noqa: PLC0415
-    from auditor.service.settings import ServiceSettings  # noqa: PLC0415
     from auditor.store import open_store  # noqa: PLC0415
 
     formats = report_formats(args.format)
@@ -95,12 +94,8 @@ def schedule_command(args: argparse.Namespace) -> int:
             parse_listen(listen)
         except ValueError as exc:
             raise UsageError(f"--listen: {exc}") from None
-    settings = ServiceSettings(
-        listen=listen,
-        grace_minutes=config.schedule.grace_minutes,
-        lease_ttl_seconds=config.schedule.lease_ttl_seconds,
-        tenant_wait_seconds=config.schedule.tenant_wait_seconds,
-    )
+    # The schedule section is a ServiceSettings (its subclass); only --listen may override.
+    settings = config.schedule.model_copy(update={"listen": listen})
     # One store for the service's life: its engine holds the slot leases.
     store = open_store(config.store)
     metrics = Metrics()
