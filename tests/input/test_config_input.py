@@ -20,19 +20,9 @@ from auditor.redact import redact_url
 from auditor.store import StoreError, open_store
 from auditor.store_paths import FINGERPRINT_KEY_ENV, installation_key
 from auditor.yamlsource import MAX_PROBLEMS
+from tests.input.hostile import VALID_TENANT
 
-VALID = """\
-version: 1
-tenants:
-  - id: acme
-    okta:
-      org_url: https://acme.okta.com
-      token: secret-token
-    cognito:
-      region: us-east-1
-      user_pool_id: us-east-1_AbCdEf
-      provider_name: Okta
-"""
+VALID = VALID_TENANT  # the one valid config every hostile case starts from
 
 
 def write(tmp_path: Path, text: str, name: str = "auditor.yaml") -> Path:
