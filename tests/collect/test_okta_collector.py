@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -15,6 +14,7 @@ from pydantic import SecretStr
 from auditor.collect.okta import collect_okta
 from auditor.config import OktaConfig, PrivateKeyCredential
 from auditor.emulator.okta import Fault, OktaOrg
+from auditor.localserver import ServerThread
 from auditor.snapshot import CollectionError, OktaHalf, SectionStatus
 
 OK = SectionStatus.OK
@@ -398,13 +398,12 @@ class _DiscoveryServer:
             def log_message(self, format: str, *args: object) -> None:  # noqa: A002
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.host = f"127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self._serving = ServerThread(ThreadingHTTPServer(("127.0.0.1", 0), Handler), "test-http")
+        self.host = f"127.0.0.1:{self._serving.port}"
+        self._serving.start()
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self._serving.stop()
 
 
 def test_discovery_document_of_the_wrong_shape_is_an_error_naming_the_field(okta_org):
@@ -448,13 +447,12 @@ class _Receiver:
             def log_message(self, format, *args) -> None:  # noqa: A002
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.origin = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self._serving = ServerThread(ThreadingHTTPServer(("127.0.0.1", 0), Handler), "test-http")
+        self.origin = f"http://127.0.0.1:{self._serving.port}"
+        self._serving.start()
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self._serving.stop()
 
 
 @pytest.mark.parametrize("status", [301, 302, 307, 308])

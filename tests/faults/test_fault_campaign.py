@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import threading
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING
@@ -30,6 +29,7 @@ from auditor.collect.tenant import collect_fleet
 from auditor.config import ALLOW_HTTP_LOOPBACK_ENV, CognitoConfig, OktaConfig, TenantConfig
 from auditor.demo import DemoTenant, Fleet, emulator_environment
 from auditor.emulator.okta import Fault, OktaEmulator
+from auditor.localserver import ServerThread
 from auditor.pacing import PacingConfig
 from auditor.results import RunReport, TenantStatus
 from auditor.rules import RulePack, load_rule_pack
@@ -72,14 +72,13 @@ class _Elsewhere:
             def log_message(self, format: str, *args: object) -> None:  # noqa: A002
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.origin = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self._serving = ServerThread(ThreadingHTTPServer(("127.0.0.1", 0), Handler), "test-http")
+        self.origin = f"http://127.0.0.1:{self._serving.port}"
+        self._serving.start()
 
     def close(self) -> None:
         """Stop serving."""
-        self.server.shutdown()
-        self.server.server_close()
+        self._serving.stop()
 
 
 @dataclass
