@@ -27,18 +27,19 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from auditor.alerts import DeliveryReport
-    from auditor.audit import AuditRun
+    from auditor.audit import TenantLeases, TenantSink
     from auditor.collect.secrets import SecretHasher
     from auditor.config import AuditorConfig, TenantConfig
     from auditor.history import Trigger
     from auditor.report import ReportFormat
     from auditor.report.destination import Destination
-    from auditor.results import RunReport, Severity
+    from auditor.results import RunView, Severity
     from auditor.rules import RulePack
     from auditor.service.metrics import Metrics
     from auditor.shards import Shard
     from auditor.snapshot import TenantSnapshot
-    from auditor.store import Store
+    from auditor.store import Store, TrendPoint
+    from auditor.streamed_report import StreamedReport
     from auditor.waivers import Waiver
 
 log = logging.getLogger("auditor")
@@ -54,7 +55,7 @@ class AuditOutcome:
     affects ``exit_code``.
     """
 
-    report: RunReport
+    report: RunView
     written: tuple[str, ...]  # where each file went: the latest first, then the run's copy
     store_failure: str | None  # why the run was not recorded; None when it was
     write_failure: str | None  # why the reports were not (all) written; None when they were
@@ -136,18 +137,11 @@ def _audit_and_record(
 ) -> AuditOutcome:
     from sqlalchemy.exc import SQLAlchemyError  # noqa: PLC0415 - see the module docstring
 
-    from auditor.audit import TenantLeases, exit_code, run_audit  # noqa: PLC0415
+    from auditor.audit import exit_code  # noqa: PLC0415
     from auditor.collect.secrets import SecretHasher  # noqa: PLC0415
     from auditor.report import render_files  # noqa: PLC0415
     from auditor.report.destination import ReportWriteError  # noqa: PLC0415
-    from auditor.store import (  # noqa: PLC0415
-        AlertStore,
-        StoreError,
-        TrendPoint,
-        open_store,
-        tenant_trends,
-    )
-    from auditor.store.lease import new_holder  # noqa: PLC0415
+    from auditor.store import StoreError, open_store  # noqa: PLC0415
     from auditor.store_paths import fingerprint_key_path  # noqa: PLC0415
 
     config = request.config
@@ -163,33 +157,12 @@ def _audit_and_record(
         log.error("could not open the store %s (%s); auditing without tenant leases, "  # noqa: TRY400 - one line
                   "the run will not be recorded", redact_url(config.store), type(exc).__name__)
     try:
-        leases = None if store is None else TenantLeases(
-            store.engine, new_holder(), ttl=timedelta(seconds=config.schedule.lease_ttl_seconds),
-            wait=float(config.schedule.tenant_wait_seconds),
+        report, trends, store_failure = _run(
+            request, run_id, hasher, store=store, on_done=on_done, store_failure=store_failure
         )
-        run = asyncio.run(run_audit(
-            request.tenants, config.base_domain, request.pack, hasher,
-            pacing=config.pacing, concurrency=concurrency_cap(config), on_done=on_done,
-            run_id=run_id, leases=leases,
-            stop=request.stop,
-        ))
-        report = run.report
-        trends: dict[str, list[TrendPoint]] | None = None
-        if store is not None:
-            try:
-                report = _remember(run, store, request)
-                trends = tenant_trends(store, [t.tenant_id for t in report.tenants])
-                if request.metrics is not None:
-                    request.metrics.set_alerts_queued(len(AlertStore(store).pending()))
-            except (SQLAlchemyError, StoreError, OSError) as exc:
-                # The verdicts are still worth having: write them, and say the run was not kept.
-                store_failure = f"{type(exc).__name__}: {exc}"
-                log.error("could not record the run in the store %s: %s",  # noqa: TRY400 - one line
-                          redact_url(config.store), type(exc).__name__)
     finally:
         if store is not None:
             store.close()
-    del run  # the snapshots: recorded now, and the reports need only `report`
     written: list[str] = []
     write_failure = None
     try:
@@ -208,20 +181,73 @@ def _audit_and_record(
     return AuditOutcome(report, tuple(written), store_failure, write_failure, code, alerts)
 
 
-def _remember(run: AuditRun, store: Store, request: AuditRequest) -> RunReport:
-    """Record the run (drift, lifecycle, waivers); a shard's also under its run group."""
-    from auditor.history import remember  # noqa: PLC0415 - see the module docstring
-    from auditor.store import RunGroups  # noqa: PLC0415
+def _run(  # noqa: PLR0913 - one step of _audit_and_record, its state passed explicitly
+    request: AuditRequest,
+    run_id: str,
+    hasher: SecretHasher,
+    *,
+    store: Store | None,
+    on_done: Callable[[TenantSnapshot], None] | None,
+    store_failure: str | None,
+) -> tuple[StreamedReport, dict[str, list[TrendPoint]] | None, str | None]:
+    """Audit, each tenant remembered as it finishes; record the run: (report, trends, failure).
 
-    report = remember(
-        run, store, waivers=request.waivers, today=datetime.now(UTC).date(),
-        trigger=request.trigger, retention_days=request.config.retention_days,
-    ).report
-    if request.run_group is not None:
-        shard = request.shard
-        index, count = (shard.index, shard.count) if shard is not None else (0, 1)
-        RunGroups(store).record_shard(request.run_group, index, count, report)
-    return report
+    Nothing of a finished tenant stays in memory but its compressed report (issue 9): with
+    a store, :class:`~auditor.history.RunRecorder` takes each tenant; without, a plain
+    :class:`~auditor.audit.ReportBuilder`.
+    """
+    from auditor.audit import ReportBuilder, TenantLeases, stream_audit  # noqa: PLC0415
+    from auditor.collect.tenant import utc_now  # noqa: PLC0415
+    from auditor.history import STORE_FAILURES, RunRecorder  # noqa: PLC0415
+    from auditor.results import RunInfo  # noqa: PLC0415
+    from auditor.store import AlertStore, RunGroups, tenant_trends  # noqa: PLC0415
+    from auditor.store.lease import new_holder  # noqa: PLC0415
+
+    config = request.config
+    order = [t.id for t in request.tenants]
+    started_at = utc_now()
+
+    def audit(sink: TenantSink, leases: TenantLeases | None) -> RunInfo:
+        asyncio.run(stream_audit(
+            request.tenants, config.base_domain, request.pack, hasher, sink,
+            pacing=config.pacing, concurrency=concurrency_cap(config), on_done=on_done,
+            run_id=run_id, leases=leases, stop=request.stop,
+        ))
+        return RunInfo(id=run_id, started_at=started_at, finished_at=utc_now())
+
+    if store is None:
+        builder = ReportBuilder(order)
+        return builder.finish(audit(builder, None)), None, store_failure
+    recorder = RunRecorder(
+        store, started_at=started_at, waivers=request.waivers,
+        today=datetime.now(UTC).date(), order=order,
+    )
+    leases = TenantLeases(
+        store.engine, new_holder(), ttl=timedelta(seconds=config.schedule.lease_ttl_seconds),
+        wait=float(config.schedule.tenant_wait_seconds),
+    )
+    try:
+        info = audit(recorder, leases)
+    except BaseException:
+        recorder.close()
+        raise
+    try:
+        report = recorder.finish(
+            info, trigger=request.trigger, retention_days=config.retention_days
+        ).report
+        if request.run_group is not None:
+            shard = request.shard
+            index, count = (shard.index, shard.count) if shard is not None else (0, 1)
+            RunGroups(store).record_shard(request.run_group, index, count, report)
+        trends = tenant_trends(store, [t.tenant_id for t in report.tenants])
+        if request.metrics is not None:
+            request.metrics.set_alerts_queued(len(AlertStore(store).pending()))
+    except STORE_FAILURES as exc:
+        # The verdicts are still worth having: write them, and say the run was not kept.
+        log.error("could not record the run in the store %s: %s",  # noqa: TRY400 - one line
+                  redact_url(config.store), type(exc).__name__)
+        return recorder.without_memory(info), None, f"{type(exc).__name__}: {exc}"
+    return report, trends, store_failure
 
 
 def concurrency_cap(config: AuditorConfig) -> int | None:
@@ -251,7 +277,7 @@ def _record_metrics(request: AuditRequest, outcome: AuditOutcome, duration: floa
             log.exception("could not write the metrics file %s", request.metrics_file)
 
 
-def announce_recorded(report: RunReport, config: AuditorConfig, *, send: bool) -> DeliveryReport:
+def announce_recorded(report: RunView, config: AuditorConfig, *, send: bool) -> DeliveryReport:
     """Tell the config's routes about the recorded run; never raises, never blocks long.
 
     ``send=False`` records nothing: the routes' state stays as it was, so the next run

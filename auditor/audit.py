@@ -6,13 +6,17 @@ this and decide what to write and where.
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
+import functools
 import logging
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, Protocol
 
-from auditor.collect.tenant import collect_fleet, failed_snapshot, utc_now
+from auditor.collect.tenant import failed_snapshot, stream_fleet, utc_now
 from auditor.errors import EXIT_COLLECTION_ERROR, EXIT_FINDINGS, EXIT_OK
 from auditor.logs import bind_run
 from auditor.results import (
@@ -21,13 +25,15 @@ from auditor.results import (
     RuleResult,
     RunInfo,
     RunReport,
+    RunView,
     Severity,
-    Summary,
     TenantError,
     TenantReport,
     TenantStatus,
+    WaiverIssue,
 )
 from auditor.store.errors import StoreError
+from auditor.streamed_report import StreamedReport, TenantReports, summarize
 
 if TYPE_CHECKING:
     import threading
@@ -95,6 +101,24 @@ def _gap_error(result: RuleResult) -> TenantError:
     )
 
 
+def tenant_report(
+    snapshot: TenantSnapshot,
+    results: list[RuleResult],
+    drift: list[DriftEntry] | None = None,
+) -> TenantReport:
+    """What the run report says about one tenant (CONTRACT section 4)."""
+    return TenantReport(
+        tenant_id=snapshot.tenant_id,
+        status=tenant_status(snapshot, results),
+        results=results,
+        drift=drift or [],
+        errors=[
+            *(TenantError(source=e.source, message=e.message) for e in snapshot.errors),
+            *(_gap_error(r) for r in unexplained_gaps(results)),
+        ],
+    )
+
+
 def build_report(
     run_id: str,
     started_at: str,
@@ -102,32 +126,55 @@ def build_report(
     outcomes: Sequence[TenantOutcome],
     drift: dict[str, list[DriftEntry]] | None = None,
 ) -> RunReport:
-    """The run report (CONTRACT section 4) of these outcomes."""
+    """The run report (CONTRACT section 4) of these outcomes, held whole."""
     tenants = [
-        TenantReport(
-            tenant_id=o.snapshot.tenant_id,
-            status=tenant_status(o.snapshot, o.results),
-            results=o.results,
-            drift=(drift or {}).get(o.snapshot.tenant_id, []),
-            errors=[
-                *(TenantError(source=e.source, message=e.message) for e in o.snapshot.errors),
-                *(_gap_error(r) for r in unexplained_gaps(o.results)),
-            ],
-        )
+        tenant_report(o.snapshot, o.results, (drift or {}).get(o.snapshot.tenant_id))
         for o in outcomes
     ]
     return RunReport(
         run=RunInfo(id=run_id, started_at=started_at, finished_at=finished_at),
-        summary=Summary(
-            tenants=len(tenants),
-            passed=sum(t.status is TenantStatus.PASS for t in tenants),
-            failed=sum(t.status is TenantStatus.FAIL for t in tenants),
-            errored=sum(t.status is TenantStatus.ERROR for t in tenants),
-            waived=sum(r.waiver is not None for t in tenants for r in t.results),
-        ),
+        summary=summarize(tenants),
         tenants=tenants,
     )
 
+
+class TenantSink(Protocol):
+    """Where :func:`stream_audit` hands each tenant as soon as its rules are evaluated.
+
+    Called from one thread, one tenant at a time; the snapshot is dropped once ``add``
+    returns, so what the sink keeps is all the run holds of that tenant.
+    """
+
+    def add(self, snapshot: TenantSnapshot, results: list[RuleResult]) -> None:
+        """Take one finished tenant."""
+
+
+class ReportBuilder:
+    """A run report built tenant by tenant, kept compactly (:class:`TenantReports`).
+
+    The sink of a run with no store; :class:`auditor.history.RunRecorder` adds memory
+    (drift, lifecycle, waivers) and hands its tenants to one of these.
+    """
+
+    def __init__(self, order: Sequence[str] = ()) -> None:
+        self.tenants = TenantReports(order)
+
+    def add(self, snapshot: TenantSnapshot, results: list[RuleResult]) -> None:
+        """Keep the tenant's report."""
+        self.add_report(tenant_report(snapshot, results))
+
+    def add_report(self, report: TenantReport) -> None:
+        """Keep a tenant's report as it is."""
+        self.tenants.add(report)
+
+    def finish(
+        self, info: RunInfo, waivers: Sequence[WaiverIssue] = ()
+    ) -> StreamedReport:
+        """The run report of every tenant added."""
+        return StreamedReport(
+            run=info, summary=summarize(self.tenants), tenants=self.tenants,
+            waivers=list(waivers),
+        )
 
 @dataclass(frozen=True)
 class TenantLeases:
@@ -166,18 +213,57 @@ async def run_audit(  # noqa: PLR0913 - the run's whole context, passed explicit
     leases: TenantLeases | None = None,
     stop: threading.Event | None = None,
 ) -> AuditRun:
-    """Collect and evaluate ``tenants``; never raises for what a tenant's services do.
+    """:func:`stream_audit`, every snapshot and verdict kept: a run held whole.
 
-    ``pacing`` sets the limiters (default: AWS's documented quotas); ``concurrency``,
-    when given, caps the tenants in flight on top of them (the config's optional
-    ``concurrency:``).
+    For small fleets, tests and :func:`auditor.history.remember`; the product streams.
+    """
+    run_id = run_id or str(uuid.uuid4())
+    outcomes: dict[str, TenantOutcome] = {}
+
+    class _Keep:
+        def add(self, snapshot: TenantSnapshot, results: list[RuleResult]) -> None:
+            outcomes[snapshot.tenant_id] = TenantOutcome(snapshot, results)
+
+    started_at = utc_now()
+    await stream_audit(
+        tenants, base_domain, pack, hasher, _Keep(), pacing=pacing, concurrency=concurrency,
+        on_done=on_done, run_id=run_id, leases=leases, stop=stop,
+    )
+    ordered = [outcomes[t.id] for t in tenants if t.id in outcomes]
+    report = build_report(run_id, started_at, utc_now(), ordered)
+    return AuditRun(report=report, outcomes=ordered)
+
+
+async def stream_audit(  # noqa: PLR0913 - the run's whole context, passed explicitly
+    tenants: Sequence[TenantConfig],
+    base_domain: str,
+    pack: RulePack,
+    hasher: SecretHasher,
+    sink: TenantSink,
+    *,
+    pacing: PacingConfig | None = None,
+    concurrency: int | None = None,
+    on_done: Callable[[TenantSnapshot], None] | None = None,
+    run_id: str | None = None,
+    leases: TenantLeases | None = None,
+    stop: threading.Event | None = None,
+) -> None:
+    """Collect ``tenants``, evaluate each as it finishes and hand it to ``sink``.
+
+    Never raises for what a tenant's services do. ``pacing`` sets the limiters (default:
+    AWS's documented quotas); ``concurrency``, when given, caps the tenants in flight on
+    top of them (the config's optional ``concurrency:``).
+
+    The rules and the sink run on one worker thread of their own, tenant after tenant,
+    so the event loop keeps serving the collectors' I/O while they work (a sink may read
+    the store); a tenant keeps its place in flight until the sink has it, so finished
+    snapshots never pile up.
 
     ``stop``, once set (by a SIGTERM handler), lets the tenants being collected finish
     and turns every tenant not yet started into an ``error`` "interrupted", so a stopped
     run still ends with a complete report of what it did.
     """
     run_id = run_id or str(uuid.uuid4())
-    started_at = utc_now()
 
     async def collect(tenant: TenantConfig, collect_one: PacedCollect) -> TenantSnapshot:
         if stop is not None and stop.is_set():
@@ -186,14 +272,24 @@ async def run_audit(  # noqa: PLR0913 - the run's whole context, passed explicit
             return await collect_one(tenant)
         return await _collect_leased(tenant, base_domain, collect_one, leases, stop)
 
-    with bind_run(run_id):
-        snapshots = await collect_fleet(
-            tenants, base_domain, hasher, pacing=paced(pacing, concurrency), on_done=on_done,
-            collect=collect,
-        )
-    outcomes = [TenantOutcome(s, pack.evaluate(s)) for s in snapshots]
-    report = build_report(run_id, started_at, utc_now(), outcomes)
-    return AuditRun(report=report, outcomes=outcomes)
+    def evaluate_and_add(snapshot: TenantSnapshot) -> None:
+        sink.add(snapshot, pack.evaluate(snapshot))
+
+    worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rules")
+
+    async def consume(_position: int, snapshot: TenantSnapshot) -> None:
+        # In the tenant's context, so the rules' and the sink's log lines name it.
+        call = functools.partial(contextvars.copy_context().run, evaluate_and_add, snapshot)
+        await asyncio.get_running_loop().run_in_executor(worker, call)
+
+    try:
+        with bind_run(run_id):
+            await stream_fleet(
+                tenants, base_domain, hasher, consume, pacing=paced(pacing, concurrency),
+                on_done=on_done, collect=collect,
+            )
+    finally:
+        worker.shutdown(wait=True)
 
 
 def paced(pacing: PacingConfig | None, concurrency: int | None) -> PacingConfig:
@@ -256,11 +352,11 @@ async def _collect_leased(
             )
 
 
-def exit_code(report: RunReport, fail_on: Severity) -> int:
+def exit_code(report: RunView, fail_on: Severity) -> int:
     """3 if any tenant errored; else 1 if an unwaived failure is at or above ``fail_on``."""
-    if any(t.status is TenantStatus.ERROR for t in report.tenants):
-        return EXIT_COLLECTION_ERROR
-    failing = any(
-        r.counts and r.severity.at_least(fail_on) for t in report.tenants for r in t.results
-    )
+    failing = False
+    for tenant in report.tenants:  # one pass: a fleet's tenants are read back one by one
+        if tenant.status is TenantStatus.ERROR:
+            return EXIT_COLLECTION_ERROR
+        failing = failing or any(r.counts and r.severity.at_least(fail_on) for r in tenant.results)
     return EXIT_FINDINGS if failing else EXIT_OK

@@ -5,47 +5,60 @@ finding lifecycle (new, persisting, resolved, regressed), then waivers; the repo
 built from that, and the whole run is saved in one transaction. Pure wiring over
 :mod:`auditor.store`, :mod:`auditor.drift` and :mod:`auditor.waivers`.
 
-:class:`RunRecorder` does it one tenant at a time, so that a tenant's snapshot can be
-dropped as soon as it is added: drift and lifecycle are worked out at once (reads of the
-store), the snapshot's JSON goes to a spooled temporary file (in memory while small,
-then on disk), and only the tenant's verdicts stay in memory for the reports. At
-:meth:`RunRecorder.finish` the waivers are applied and the run is saved in one
-transaction that reads the snapshots back one at a time: a run is still recorded whole
-or not at all, with no schema change and no write lock held while tenants are collected.
-:func:`remember` is the same for a run already held whole.
+:class:`RunRecorder` does it one tenant at a time, as each finishes (it is the sink of
+:func:`auditor.audit.stream_audit`), so that nothing of a tenant stays in memory: drift,
+lifecycle and waivers are worked out at once (reads of the store), the snapshot's JSON
+goes to a spooled temporary file and the tenant's report to the run's
+:class:`~auditor.streamed_report.TenantReports` (both in memory while small, then on
+disk). At :meth:`RunRecorder.finish` the run is saved in one transaction that reads the
+snapshots back one at a time: a run is still recorded whole or not at all, with no
+schema change and no write lock held while tenants are collected. :func:`remember` is
+the same for a run already held whole.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
-from auditor.audit import AuditRun, TenantOutcome, build_report
+from sqlalchemy.exc import SQLAlchemyError
+
+from auditor.audit import AuditRun, ReportBuilder, tenant_report
 from auditor.drift import diff_snapshots
-from auditor.store import fingerprint, lifecycle_of, parse_time
+from auditor.results import RuleResult, TenantReport, TenantStatus
+from auditor.store import StoreError, fingerprint, lifecycle_of, parse_time
+from auditor.streamed_report import StreamedReport
+from auditor.waivers import WaiverBook
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
     from datetime import date
 
-    from auditor.results import DriftEntry, RuleResult, RunInfo, RunReport
+    from auditor.results import RunInfo, RunReport
     from auditor.snapshot import TenantSnapshot
     from auditor.store import Store
     from auditor.waivers import Waiver
 
+log = logging.getLogger(__name__)
+
 Trigger = Literal["manual", "schedule", "demo"]
 # Snapshots are spooled in memory up to this many bytes, then in a temporary file.
 SPOOL_BYTES = 4 << 20
+# What reading or writing the store can raise: the run is then not recorded, not lost.
+STORE_FAILURES = (SQLAlchemyError, StoreError, OSError)
+
+ReportT = TypeVar("ReportT", "RunReport", StreamedReport)
 
 
 @dataclass(frozen=True)
-class Remembered:
+class Remembered(Generic[ReportT]):
     """The run's report, now with drift, lifecycle and waivers, as saved in the store."""
 
-    report: RunReport
+    report: ReportT
     pruned_runs: int
 
 
@@ -57,98 +70,118 @@ def remember(  # noqa: PLR0913 - the run's whole context, passed explicitly
     today: date,
     trigger: Trigger = "manual",
     retention_days: int | None = None,
-) -> Remembered:
-    """Add memory to ``run``, save it, prune old runs; return the final report."""
-    recorder = RunRecorder(store, started_at=run.report.run.started_at)
+) -> Remembered[RunReport]:
+    """Add memory to ``run``, save it, prune old runs; return the final report, whole."""
+    recorder = RunRecorder(
+        store, started_at=run.report.run.started_at, waivers=waivers, today=today,
+        order=[o.snapshot.tenant_id for o in run.outcomes],
+    )
     for outcome in run.outcomes:
         recorder.add(outcome.snapshot, outcome.results)
-    return recorder.finish(
-        run.report.run, waivers=waivers, today=today, trigger=trigger,
-        retention_days=retention_days,
-    )
+    done = recorder.finish(run.report.run, trigger=trigger, retention_days=retention_days)
+    return Remembered(report=done.report.to_model(), pruned_runs=done.pruned_runs)
 
 
 class RunRecorder:
     """One run's memory, added tenant by tenant as each finishes; saved whole at the end.
 
-    ``add`` keeps the tenant's verdicts (with lifecycle) and drift, and spools its
-    snapshot's JSON; the snapshot object itself is not kept. Not thread-safe: call it
-    from one thread (the event loop's callbacks are).
+    ``add`` works out the tenant's drift, lifecycle and waivers, keeps its report and
+    spools its snapshot's JSON; the snapshot object itself is not kept. When the store
+    cannot be read, the failure is kept in ``failure`` and the tenants go on being
+    reported without memory; :meth:`finish` then raises it and :meth:`without_memory`
+    gives the run's report as a run with no store would have it. Not thread-safe: call
+    it from one thread (:func:`~auditor.audit.stream_audit` does).
     """
 
-    def __init__(self, store: Store, *, started_at: str) -> None:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        started_at: str,
+        waivers: Sequence[Waiver] = (),
+        today: date,
+        order: Sequence[str] = (),
+    ) -> None:
         self._store = store
         self._seen_at = parse_time(started_at)
-        self._tenants: list[_Pending] = []
-        self._ids: set[str] = set()
+        self._waivers = WaiverBook(waivers, today=today)
+        self._reports = ReportBuilder(order)
+        self._where: dict[str, tuple[int, int]] = {}  # tenant -> its snapshot in the spool
         # Binary, so that offsets are bytes; text is UTF-8 JSON, one snapshot a slice.
         self._spool: Any = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 - closed in finish/close
         self._closed = False
+        self.failure: Exception | None = None
 
     def add(self, snapshot: TenantSnapshot, results: Sequence[RuleResult]) -> None:
-        """Work out the tenant's drift and lifecycle now; spool its snapshot."""
+        """Work out the tenant's drift, lifecycle and waivers now; spool its snapshot."""
         tenant_id = snapshot.tenant_id
-        if tenant_id in self._ids:
+        if tenant_id in self._where:
             raise ValueError(f"tenant {tenant_id} added twice to one run")
+        report = None
+        if self.failure is None:
+            try:
+                report = self._remembered(snapshot, results)
+            except STORE_FAILURES as exc:
+                log.error("could not read tenant %s's memory from the store (%s); the run "  # noqa: TRY400 - one line
+                          "will not be recorded", tenant_id, type(exc).__name__)
+                self.failure = exc
+        self._where.setdefault(tenant_id, (0, 0))
+        self._reports.add_report(report or tenant_report(snapshot, list(results)))
+
+    def _remembered(self, snapshot: TenantSnapshot, results: Sequence[RuleResult]) -> TenantReport:
+        tenant_id = snapshot.tenant_id
         now = snapshot.to_jsonable()
         drift = diff_snapshots(self._store.latest_snapshot(tenant_id), now, "previous")
         baseline = self._store.baseline(tenant_id)
         if baseline is not None:
             drift += diff_snapshots(baseline.snapshot, now, "baseline")
+        remembered = self._waivers.apply(tenant_id, self._with_lifecycle(tenant_id, results))
         data = json.dumps(now, ensure_ascii=False, allow_nan=False).encode("utf-8")
         del now
+        self._spool.seek(0, 2)
         offset = self._spool.tell()
         self._spool.write(data)
-        self._tenants.append(
-            _Pending(
-                snapshot=_SnapshotFacts(tenant_id, tuple(snapshot.errors)),
-                results=self._with_lifecycle(tenant_id, results),
-                drift=drift,
-                offset=offset,
-                length=len(data),
-            )
-        )
-        self._ids.add(tenant_id)
+        self._where[tenant_id] = (offset, len(data))
+        return tenant_report(snapshot, remembered, drift)
 
-    def finish(  # noqa: PLR0913 - the run's whole context, passed explicitly
+    def finish(
         self,
         info: RunInfo,
         *,
-        waivers: Sequence[Waiver] = (),
-        today: date,
         trigger: Trigger = "manual",
         retention_days: int | None = None,
         finished_at: str | None = None,
-    ) -> Remembered:
-        """Apply the waivers, build the report, save the run in one transaction, prune."""
-        from auditor.waivers import apply_waivers  # noqa: PLC0415 - keeps imports acyclic
+    ) -> Remembered[StreamedReport]:
+        """Save the run in one transaction, prune; the final report (raises a store failure).
 
+        Raises what reading the store raised during the run, if anything did, or what
+        saving raises: nothing is then recorded (see :meth:`without_memory`).
+        """
         try:
-            results = {p.snapshot.tenant_id: p.results for p in self._tenants}
-            waived, issues = apply_waivers(results, list(waivers), today=today)
-            del results
-            # build_report reads a snapshot's id and errors only: the facts kept stand in.
-            outcomes = [
-                TenantOutcome(
-                    cast("TenantSnapshot", p.snapshot), waived.pop(p.snapshot.tenant_id)
-                )
-                for p in self._tenants
-            ]
-            drift = {p.snapshot.tenant_id: p.drift for p in self._tenants}
-            for pending in self._tenants:
-                pending.results = []  # the report's copy is the one kept
+            if self.failure is not None:
+                raise self.failure
             finished = finished_at or info.finished_at
-            report = build_report(info.id, info.started_at, finished, outcomes, drift)
-            del outcomes, drift
-            run_info = report.run.model_copy(update={"trigger": trigger})
-            report = report.model_copy(update={"waivers": issues, "run": run_info})
-            self._store.save_run(report, _SpooledSnapshots(self._spool, self._tenants))
+            run_info = info.model_copy(update={"trigger": trigger, "finished_at": finished})
+            report = self._reports.finish(run_info, self._waivers.issues())
+            self._store.save_run(report, _SpooledSnapshots(self._spool, self._where))
             pruned = 0
             if retention_days is not None:
                 pruned = self._store.prune(retention_days, now=parse_time(finished))
             return Remembered(report=report, pruned_runs=pruned)
         finally:
             self.close()
+
+    def without_memory(self, info: RunInfo) -> StreamedReport:
+        """The run's report as a run with no store has it: no drift, lifecycle or waivers.
+
+        For a run the store could not record: what the report would say of memory and
+        waivers was never saved, so it is not shown either (the verdicts all are).
+        """
+        plain = ReportBuilder()
+        for tenant in self._reports.tenants:
+            plain.add_report(_forget(tenant))
+        self._reports.tenants.close()
+        return plain.finish(info)
 
     def close(self) -> None:
         """Drop the spooled snapshots (``finish`` does it; call it when giving up)."""
@@ -166,25 +199,21 @@ class RunRecorder:
         return out
 
 
-@dataclass(frozen=True, slots=True)
-class _SnapshotFacts:
-    """What the report needs of a snapshot once it is spooled: its id and its errors."""
-
-    tenant_id: str
-    errors: tuple[Any, ...]
-
-    @property
-    def has_errors(self) -> bool:
-        return bool(self.errors)
+_MEMORY_FIELDS = dict.fromkeys(
+    ("fingerprint", "lifecycle", "first_seen", "last_seen", "waiver"), None
+)
 
 
-@dataclass(slots=True)
-class _Pending:
-    snapshot: _SnapshotFacts
-    results: list[RuleResult]
-    drift: list[DriftEntry]
-    offset: int
-    length: int
+def _forget(tenant: TenantReport) -> TenantReport:
+    """``tenant`` without what memory added: drift, lifecycle, fingerprints, waivers."""
+    results = [r.model_copy(update=_MEMORY_FIELDS) for r in tenant.results]
+    # As audit.tenant_status decides: its errors are the snapshot's and the unexplained gaps.
+    status = (
+        TenantStatus.ERROR if tenant.errors
+        else TenantStatus.FAIL if any(r.counts for r in results)
+        else TenantStatus.PASS
+    )
+    return tenant.model_copy(update={"results": results, "drift": [], "status": status})
 
 
 class _SpooledSnapshots(Mapping[str, Mapping[str, Any]]):
@@ -193,9 +222,9 @@ class _SpooledSnapshots(Mapping[str, Mapping[str, Any]]):
     Each value is read back and parsed when asked for, so the store holds one at a time.
     """
 
-    def __init__(self, spool: Any, tenants: Sequence[_Pending]) -> None:  # noqa: ANN401 - a binary file
+    def __init__(self, spool: Any, where: Mapping[str, tuple[int, int]]) -> None:  # noqa: ANN401 - a binary file
         self._spool = spool
-        self._where = {p.snapshot.tenant_id: (p.offset, p.length) for p in tenants}
+        self._where = where
 
     def __getitem__(self, tenant_id: str) -> Mapping[str, Any]:
         offset, length = self._where[tenant_id]

@@ -7,9 +7,12 @@ they never compute anything new.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 REPORT_SCHEMA_VERSION = "1"
 
@@ -173,3 +176,28 @@ class RunReport(Frozen):
     summary: Summary
     tenants: list[TenantReport]
     waivers: list[WaiverIssue] = Field(default_factory=list)
+
+
+class RunView(Protocol):
+    """What every reader of a run report needs: a :class:`RunReport`, or a streamed one.
+
+    A fleet's run is never whole in memory (:class:`auditor.streamed_report.StreamedReport`
+    reads its tenants back one at a time); readers that only iterate ``tenants`` take
+    this, so they serve both.
+    """
+
+    @property
+    def schema_version(self) -> str:
+        """``report.json``'s schema version."""
+    @property
+    def run(self) -> RunInfo:
+        """The run."""
+    @property
+    def summary(self) -> Summary:
+        """Tenant counts by verdict."""
+    @property
+    def tenants(self) -> Sequence[TenantReport]:
+        """Every tenant's report, in report order (read them in one pass where you can)."""
+    @property
+    def waivers(self) -> Sequence[WaiverIssue]:
+        """The waivers needing care."""

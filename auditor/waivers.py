@@ -46,7 +46,7 @@ from auditor.results import ResultStatus, RuleResult, WaiverIssue, WaiverNote
 from auditor.yamlsource import LineIndex, load_yaml
 
 if TYPE_CHECKING:
-    from collections.abc import Collection, Mapping
+    from collections.abc import Collection, Mapping, Sequence
     from pathlib import Path
 
     from auditor.yamlsource import Loc
@@ -183,36 +183,60 @@ def apply_waivers(
     """Mark the failures covered by unexpired waivers; report the waivers needing care.
 
     Returns the results (same tenants, same order; a covered failure gets its
-    ``waiver`` note, every other result has none) and the issues, in file order: each
-    expired waiver; each stale one (it matched no failure, though its rule was evaluated
-    for at least one of its tenants in this run: a waiver for a tenant not audited this
-    time, or whose rule could not be evaluated, is not called stale); each other one
-    expiring within ``soon_days``.
+    ``waiver`` note, every other result has none) and the issues (:meth:`WaiverBook.issues`).
+    A whole run at once: a streamed run uses :class:`WaiverBook` tenant by tenant.
     """
-    soon = today + timedelta(days=soon_days)
-    live = [(i, w) for i, w in enumerate(waivers) if w.expires >= today]
-    matched: set[int] = set()
-    judged: set[int] = set()
-    out: dict[str, list[RuleResult]] = {}
-    for tenant_id, results in results_by_tenant.items():
-        out[tenant_id] = []
+    book = WaiverBook(waivers, today=today, soon_days=soon_days)
+    out = {tenant: book.apply(tenant, results) for tenant, results in results_by_tenant.items()}
+    return out, book.issues()
+
+
+class WaiverBook:
+    """The run's waivers, applied one tenant at a time; what needs care, at the end."""
+
+    def __init__(
+        self, waivers: Sequence[Waiver], *, today: date, soon_days: int = SOON_DAYS
+    ) -> None:
+        self._waivers = list(waivers)
+        self._today = today
+        self._soon = today + timedelta(days=soon_days)
+        self._live = [(i, w) for i, w in enumerate(self._waivers) if w.expires >= today]
+        self._matched: set[int] = set()
+        self._judged: set[int] = set()
+
+    def apply(self, tenant_id: str, results: Sequence[RuleResult]) -> list[RuleResult]:
+        """The tenant's results, each covered failure with its note and every other without."""
+        out: list[RuleResult] = []
         for result in results:
             mine = [
-                (i, w) for i, w in live if w.covers_tenant(tenant_id) and w.rule == result.rule_id
+                (i, w) for i, w in self._live
+                if w.covers_tenant(tenant_id) and w.rule == result.rule_id
             ]
             if result.status in (ResultStatus.PASS, ResultStatus.FAIL):
-                judged.update(i for i, _ in mine)
+                self._judged.update(i for i, _ in mine)
             note = None
             if result.status is ResultStatus.FAIL:
                 covering = _covering(result.message, mine)
-                matched.update(i for i, _ in covering)
+                self._matched.update(i for i, _ in covering)
                 if covering and _covers_all(result.message, [w for _, w in covering]):
-                    note = _note(min((w for _, w in covering), key=lambda w: w.expires), soon)
-            if result.waiver != note:
-                out[tenant_id].append(result.model_copy(update={"waiver": note}))
-            else:
-                out[tenant_id].append(result)
-    return out, _issues(waivers, matched=matched, judged=judged, today=today, soon=soon)
+                    earliest = min((w for _, w in covering), key=lambda w: w.expires)
+                    note = _note(earliest, self._soon)
+            same = result.waiver == note
+            out.append(result if same else result.model_copy(update={"waiver": note}))
+        return out
+
+    def issues(self) -> list[WaiverIssue]:
+        """The waivers needing care, in file order, as seen in the tenants applied so far.
+
+        Each expired waiver; each stale one (it matched no failure, though its rule was
+        evaluated for at least one of its tenants: a waiver for a tenant not audited, or
+        whose rule could not be evaluated, is not called stale); each other one expiring
+        within ``soon_days``.
+        """
+        return _issues(
+            self._waivers, matched=self._matched, judged=self._judged, today=self._today,
+            soon=self._soon,
+        )
 
 
 def _covering(

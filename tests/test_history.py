@@ -109,11 +109,14 @@ def test_tenant_by_tenant_recording_equals_remembering_the_whole_run(
             if way == "whole":
                 done = remember(second, store, waivers=waivers, today=date(2026, 11, 26))
             else:
-                recorder = RunRecorder(store, started_at=second.report.run.started_at)
-                for outcome in second.outcomes:
+                # Tenants finish in any order; the report keeps the config's.
+                recorder = RunRecorder(store, started_at=second.report.run.started_at,
+                                       waivers=waivers, today=date(2026, 11, 26),
+                                       order=["acme", "globex", "initech"])
+                for outcome in reversed(second.outcomes):
                     recorder.add(outcome.snapshot, outcome.results)
-                done = recorder.finish(second.report.run, waivers=waivers,
-                                       today=date(2026, 11, 26))
+                done = recorder.finish(second.report.run)
+                done = type(done)(done.report.to_model(), done.pruned_runs)
             stored = {t: store.snapshot(t, "r2") for t in ("acme", "globex", "initech")}
             reports[way] = (done.report, stored, store.results("globex", "r2"))
         finally:
@@ -135,12 +138,12 @@ def test_a_run_that_cannot_be_saved_leaves_nothing_behind(tmp_path):
     try:
         run = _fleet("r1", "2026-11-25T02:00:00Z", _three_tenants("https://a.example/cb"))
         remember(run, store, today=date(2026, 11, 25))
-        recorder = RunRecorder(store, started_at="2026-11-26T02:00:00Z")
+        recorder = RunRecorder(store, started_at="2026-11-26T02:00:00Z", today=date(2026, 11, 26))
         for outcome in _fleet("r1", "2026-11-26T02:00:00Z",
                               _three_tenants("https://b.example/cb")).outcomes:
             recorder.add(outcome.snapshot, outcome.results)
         with pytest.raises(RunAlreadyStored):
-            recorder.finish(run.report.run, today=date(2026, 11, 26))
+            recorder.finish(run.report.run)
         assert [r.id for r in store.runs()] == ["r1"]
         stored = store.snapshot("globex", "r1")
         assert stored is not None

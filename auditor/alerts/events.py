@@ -21,7 +21,7 @@ from auditor.alerts.config import EventKind, RouteConfig
 from auditor.results import (
     ResultStatus,
     RuleResult,
-    RunReport,
+    RunView,
     TenantReport,
     TenantStatus,
 )
@@ -67,7 +67,7 @@ def _verdicts(tenant: TenantReport) -> dict[str, _Verdict]:
 
 
 def announce_run(
-    report: RunReport,
+    report: RunView,
     route: RouteConfig,
     told: AnnouncedState,
     *,

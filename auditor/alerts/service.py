@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from collections.abc import Coroutine, Sequence
 
     from auditor.alerts.config import AlertsConfig, RouteConfig
-    from auditor.results import RunReport
+    from auditor.results import RunView
     from auditor.store import Store
 
 log = logging.getLogger(__name__)
@@ -112,7 +112,7 @@ class DeliveryReport:
 
 
 def announce(  # noqa: PLR0913 - keyword-only options
-    report: RunReport,
+    report: RunView,
     store: Store,
     config: AlertsConfig,
     *,
@@ -129,7 +129,7 @@ def announce(  # noqa: PLR0913 - keyword-only options
 
 
 async def announce_async(  # noqa: PLR0913 - keyword-only options
-    report: RunReport,
+    report: RunView,
     store: Store,
     config: AlertsConfig,
     *,

@@ -122,7 +122,39 @@ async def collect_fleet(  # noqa: PLR0913 - the run's context, passed explicitly
     cognito_settings: CognitoClientSettings | None = None,
     collect: Callable[[TenantConfig, PacedCollect], Awaitable[TenantSnapshot]] | None = None,
 ) -> list[TenantSnapshot]:
-    """Every tenant, in the order given, as fast as the quotas allow.
+    """Every tenant's snapshot, in the order given: :func:`stream_fleet`, all kept.
+
+    For a small fleet and for tests; a fleet run hands each snapshot on as it finishes.
+    """
+    snapshots: dict[int, TenantSnapshot] = {}
+
+    async def keep(position: int, snapshot: TenantSnapshot) -> None:
+        snapshots[position] = snapshot
+
+    await stream_fleet(
+        tenants, base_domain, hasher, keep, pacing=pacing, on_done=on_done,
+        cognito_settings=cognito_settings, collect=collect,
+    )
+    return [snapshots[i] for i in range(len(tenants))]
+
+
+async def stream_fleet(  # noqa: PLR0913 - the run's context, passed explicitly
+    tenants: Sequence[TenantConfig],
+    base_domain: str,
+    hasher: SecretHasher,
+    consume: Callable[[int, TenantSnapshot], Awaitable[None]],
+    *,
+    pacing: PacingConfig | None = None,
+    on_done: ProgressCallback | None = None,
+    cognito_settings: CognitoClientSettings | None = None,
+    collect: Callable[[TenantConfig, PacedCollect], Awaitable[TenantSnapshot]] | None = None,
+) -> None:
+    """Every tenant, as fast as the quotas allow, each handed to ``consume`` as it finishes.
+
+    ``consume(position, snapshot)`` (the tenant's place in ``tenants``) runs while the
+    tenant still holds its place in flight, so snapshots never pile up faster than they
+    are consumed: keep nothing of a snapshot there and memory stays flat however large
+    the fleet.
 
     Fresh limiters for this run (:class:`~auditor.pacing.RunPacing`); as many tenants
     in flight as ``pacing`` admits (its memory budget, and ``max_tenants_in_flight``,
@@ -142,18 +174,18 @@ async def collect_fleet(  # noqa: PLR0913 - the run's context, passed explicitly
             clients=clients, executor=pool,
         )
 
-    async def one(tenant: TenantConfig) -> TenantSnapshot:
+    async def one(position: int, tenant: TenantConfig) -> None:
         async with run.admission.admit():
             with bind_tenant(tenant.id):
                 snapshot = await (
                     collect(tenant, paced) if collect is not None else paced(tenant)
                 )
+                await consume(position, snapshot)
         if on_done is not None:
             on_done(snapshot)
-        return snapshot
 
     try:
-        return list(await asyncio.gather(*(one(t) for t in tenants)))
+        await asyncio.gather(*(one(i, t) for i, t in enumerate(tenants)))
     finally:
         # Every tenant is done (collect_tenant never raises), unless the run itself was
         # cancelled: then do not wait for threads blocked on the limiters.

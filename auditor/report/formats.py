@@ -11,7 +11,7 @@ from auditor.report.json_report import json_chunks
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping, Sequence
 
-    from auditor.results import RunReport
+    from auditor.results import RunView
     from auditor.store.trend import TrendPoint
 
 
@@ -67,7 +67,7 @@ def parse_formats(text: str) -> list[ReportFormat]:
 
 def render(
     fmt: ReportFormat,
-    report: RunReport,
+    report: RunView,
     *,
     trends: Mapping[str, Sequence[TrendPoint]] | None = None,
 ) -> bytes:
@@ -81,7 +81,7 @@ def render(
 
 def render_stream(
     fmt: ReportFormat,
-    report: RunReport,
+    report: RunView,
     *,
     trends: Mapping[str, Sequence[TrendPoint]] | None = None,
 ) -> Iterator[bytes]:
@@ -101,7 +101,7 @@ def render_stream(
 
 def render_files(
     formats: Sequence[ReportFormat],
-    report: RunReport,
+    report: RunView,
     *,
     trends: Mapping[str, Sequence[TrendPoint]] | None = None,
 ) -> dict[str, Iterator[bytes]]:

@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from auditor.results import (
         DriftEntry,
         RuleResult,
-        RunReport,
+        RunView,
         TenantError,
         TenantReport,
         WaiverIssue,
@@ -560,7 +560,7 @@ def _report_order(tenant: TenantReport) -> tuple[int, int, int, int]:
 
 
 def _tenant_views(
-    report: RunReport, trends: Mapping[str, Sequence[TrendPoint]]
+    report: RunView, trends: Mapping[str, Sequence[TrendPoint]]
 ) -> Iterator[TenantView]:
     """The tenants' views, worst first, each built when the template asks for it."""
     # Stable sort: tenants that compare equal keep the order the report gives them.
@@ -600,7 +600,7 @@ TRIGGER_LABELS = {"manual": "manual run", "schedule": "scheduled run", "demo": "
 
 
 def _context(
-    report: RunReport, trends: Mapping[str, Sequence[TrendPoint]] | None = None
+    report: RunView, trends: Mapping[str, Sequence[TrendPoint]] | None = None
 ) -> dict[str, Any]:
     trends = trends or {}
     tenants = _tenant_views(report, trends)
@@ -664,7 +664,7 @@ def _context(
 
 
 def render_html(
-    report: RunReport, *, trends: Mapping[str, Sequence[TrendPoint]] | None = None
+    report: RunView, *, trends: Mapping[str, Sequence[TrendPoint]] | None = None
 ) -> bytes:
     """The bytes of ``report.html``.
 
@@ -676,7 +676,7 @@ def render_html(
 
 
 def html_chunks(
-    report: RunReport, *, trends: Mapping[str, Sequence[TrendPoint]] | None = None
+    report: RunView, *, trends: Mapping[str, Sequence[TrendPoint]] | None = None
 ) -> Iterator[bytes]:
     """``report.html`` as UTF-8 chunks, rendered as they are read (Jinja's ``generate``).
 

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, cast
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from auditor.results import RunReport
+    from auditor.results import RunReport, RunView
 
 SCHEMA_RESOURCE = "report.schema.json"
 TENANTS_KEY = "tenants"
@@ -38,7 +38,7 @@ def report_document(report: RunReport) -> dict[str, Any]:
     return report.model_dump(mode="json")
 
 
-def render_json(report: RunReport) -> bytes:
+def render_json(report: RunView) -> bytes:
     """The bytes of ``report.json`` (all of them: :func:`json_chunks` streams them)."""
     return b"".join(json_chunks(report))
 
@@ -48,21 +48,20 @@ def _dumps(value: Any, depth: int) -> str:  # noqa: ANN401 - any JSON value
     return text.replace("\n", "\n" + "  " * depth) if depth else text
 
 
-def json_chunks(report: RunReport) -> Iterator[bytes]:
+def json_chunks(report: RunView) -> Iterator[bytes]:
     """``report.json`` as UTF-8 chunks, one tenant dumped at a time.
 
     The concatenation equals ``json.dumps(report_document(report), ensure_ascii=False,
     indent=2, allow_nan=False)`` plus a newline, encoded in UTF-8, byte for byte.
     """
-    keys = list(type(report).model_fields)
+    keys = list(_report_model().model_fields)  # a streamed report has the model's fields
     pending: list[str] = ["{"]
     size = 1
     for index, key in enumerate(keys):
         comma = "," if index < len(keys) - 1 else ""
         pending.append(f"\n  {json.dumps(key, ensure_ascii=False)}: ")
         if key != TENANTS_KEY:
-            value = report.model_dump(mode="json", include={key})[key]
-            pending.append(_dumps(value, 1) + comma)
+            pending.append(_dumps(_plain(getattr(report, key)), 1) + comma)
             continue
         tenants = report.tenants
         if not tenants:
@@ -79,6 +78,23 @@ def json_chunks(report: RunReport) -> Iterator[bytes]:
         pending.append("\n  ]" + comma)
     pending.append("\n}\n")
     yield "".join(pending).encode("utf-8")
+
+
+def _plain(value: Any) -> Any:  # noqa: ANN401 - a report field: a model, a list of them, text
+    """A report field as JSON data, as ``RunReport.model_dump(mode="json")`` has it."""
+    from pydantic import BaseModel  # noqa: PLC0415 - loaded by the report's models anyway
+
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    return value
+
+
+def _report_model() -> type[RunReport]:
+    from auditor.results import RunReport  # noqa: PLC0415 - the module loads without pydantic
+
+    return RunReport
 
 
 @cache

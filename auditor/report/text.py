@@ -20,7 +20,7 @@ from auditor.results import ResultStatus, TenantStatus
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from auditor.results import DriftEntry, RunReport
+    from auditor.results import DriftEntry, RunView
 
 ELLIPSIS = "…"
 MAX_VALUE = 120  # a drift value wider than this hides the rest of the line
@@ -65,7 +65,7 @@ def format_drift(entry: DriftEntry) -> str:
     return f"{path}: {short_value(entry.before)} -> {short_value(entry.after)}"
 
 
-def format_summary(report: RunReport, written: Sequence[str]) -> str:
+def format_summary(report: RunView, written: Sequence[str]) -> str:
     """A short verdict: counts, each failing or errored tenant in a line, the files written."""
     s = report.summary
     counts = f"{s.passed} passed, {s.failed} failed, {s.errored} errored"

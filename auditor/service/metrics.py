@@ -28,7 +28,7 @@ from prometheus_client import write_to_textfile as _write_to_textfile
 from prometheus_client.core import CounterMetricFamily
 from prometheus_client.registry import Collector
 
-from auditor.results import ResultStatus, RunReport, Severity, TenantStatus
+from auditor.results import ResultStatus, RunView, Severity, TenantStatus
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -223,7 +223,7 @@ class Metrics:
 
     def record_run(
         self,
-        report: RunReport,
+        report: RunView,
         duration: float,
         *,
         succeeded: bool = True,

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Final
 
 from sqlalchemy import select
 
-from auditor.results import RunReport
+from auditor.results import RunReport, RunView
 from auditor.store.engine import transaction
 from auditor.store.errors import StoreError, UnknownRun
 from auditor.store.schema import RunGroupShardRow, RunRow
@@ -57,13 +57,23 @@ class GroupShard:
         return RunReport.model_validate_json(zlib.decompress(self._report))
 
 
+def _compressed_json(report: RunView) -> bytes:
+    """``report.json``'s bytes, compressed as they are rendered (never whole in memory)."""
+    from auditor.report.json_report import json_chunks  # noqa: PLC0415 - a shard's run only
+
+    packer = zlib.compressobj(6)
+    parts = [packer.compress(chunk) for chunk in json_chunks(report)]
+    parts.append(packer.flush())
+    return b"".join(parts)
+
+
 class RunGroups:
     """The run-group table of one store."""
 
     def __init__(self, store: Store) -> None:
         self._engine = store.engine
 
-    def record_shard(self, group_id: str, index: int, count: int, report: RunReport) -> None:
+    def record_shard(self, group_id: str, index: int, count: int, report: RunView) -> None:
         """File the (already saved) run of ``report`` as shard ``index`` of ``count``.
 
         Replaces the shard's earlier entry. Raises :class:`UnknownRun` when the run is
@@ -73,7 +83,7 @@ class RunGroups:
         check_run_group(group_id)
         if not 0 <= index < count:
             raise ValueError(f"shard {index}/{count}: the index must be below the count")
-        blob = zlib.compress(report.model_dump_json().encode("utf-8"), 6)
+        blob = _compressed_json(report)
         with transaction(self._engine, write=True) as session:
             if session.scalar(select(RunRow.seq).where(RunRow.id == report.run.id)) is None:
                 raise UnknownRun(report.run.id)

@@ -19,7 +19,7 @@ from auditor.results import (
     Lifecycle,
     ResultStatus,
     RuleResult,
-    RunReport,
+    RunView,
     Severity,
     TenantReport,
     TenantStatus,
@@ -204,7 +204,7 @@ class Store:
 
     # ------------------------------------------------------------------------ writes
 
-    def save_run(self, report: RunReport, snapshots: Mapping[str, Mapping[str, Any]]) -> None:
+    def save_run(self, report: RunView, snapshots: Mapping[str, Mapping[str, Any]]) -> None:
         """Record a finished run in one transaction, and move its findings forward.
 
         ``snapshots`` maps each of the report's tenants (exactly those) to its redacted
