@@ -4,8 +4,9 @@ A map of the package, one core and its seams (pip-audit's shape)::
 
     collect/       okta SDK + boto3, paced (pacing.py)  ->  snapshot.TenantSnapshot (redacted)
     rules/         the generic rule engine over the snapshot  <-  rules/*.yaml at the top level
-    audit.py       the core: collect + evaluate -> results.RunReport (no files, no flags)
-    history.py     memory: drift.py (what changed), lifecycle and waivers.py, saved by store/
+    audit.py       the core: collect, evaluate each tenant as it finishes, hand it to a sink
+    history.py     the sink with memory: drift.py, lifecycle and waivers.py, saved by store/
+    streamed_report.py  the run's tenants as compressed JSON, read back one at a time
     store/         SQLAlchemy + Alembic: runs, findings, baselines, alert outbox, leases, trends
     report/        JSON, HTML and text renderers; destination.py writes a folder or S3
     alerts/        what each route was last told -> Slack (slack_sdk) and signed webhooks

@@ -9,13 +9,14 @@ what this measures. The auditor side is :func:`auditor.application.audit_and_rec
 itself, with a fresh SQLite store and a report folder in a temporary directory (both
 formats), so the figures are those of ``auditor audit --all``.
 
-Printed per phase (collect + evaluate, remember in the store, trends, render and write
-the reports): the process's resident memory at the phase's end and its peak during it
-(Linux ``VmHWM``, reset between phases through ``/proc/self/clear_refs``); with
-``--tracemalloc``, the Python heap at the end of each phase and its peak during it (slower:
-every allocation is traced). Phases are observed through hooks wrapped around the
-functions ``audit_and_record`` calls, so the code measured is the code shipped. Then the
-sizes of the reports and the store, and one JSON line with everything.
+Printed per phase (collect, evaluate and remember each tenant as it finishes; save the
+run in the store; trends; render and write the reports): the process's resident memory
+at the phase's end and its peak during it (Linux ``VmHWM``, reset between phases through
+``/proc/self/clear_refs``); with ``--tracemalloc``, the Python heap at the end of each
+phase and its peak during it (slower: every allocation is traced). Phases are observed
+through hooks wrapped around the functions ``audit_and_record`` calls, so the code
+measured is the code shipped. Then the sizes of the reports and the store, and one JSON
+line with everything.
 """
 
 from __future__ import annotations
@@ -106,8 +107,8 @@ def _hook(module: str, name: str, phases: Phases, label: str) -> None:
 
 HOOKS = (
     # (module the name is looked up in at call time, name, label)
-    ("auditor.audit", "run_audit_sync", "collect + evaluate"),
-    ("auditor.history", "remember", "remember (drift, save)"),
+    ("auditor.audit", "stream_audit", "collect + evaluate + remember, per tenant"),
+    ("auditor.history", "RunRecorder.finish", "save the run"),
     ("auditor.store", "tenant_trends", "trends"),
     ("auditor.report", "render_files", "render reports"),
     ("auditor.report.destination", "FolderDestination.write", "write reports"),
@@ -119,12 +120,12 @@ def _install_hooks(phases: Phases) -> None:
 
     import auditor.audit  # noqa: PLC0415
     import auditor.history  # noqa: PLC0415
-    import auditor.report.destination as dest  # noqa: PLC0415
+    import auditor.report.destination  # noqa: PLC0415
     import auditor.report.formats  # noqa: PLC0415  (render_files resolves through it)
     import auditor.store  # noqa: PLC0415, F401 (tenant_trends is looked up on it)
 
-    # asyncio.run(run_audit(...)) in audit_and_record: mark when asyncio.run returns the
-    # first time (the audit); later calls (none today) are not marked.
+    # asyncio.run(stream_audit(...)) in audit_and_record: mark when asyncio.run returns
+    # the first time (the audit); later calls (alerts, none here) are not marked.
     real_run = asyncio.run
     marked = {"done": False}
 
@@ -139,7 +140,7 @@ def _install_hooks(phases: Phases) -> None:
     for module, name, label in HOOKS[1:]:
         if "." in name:
             owner, attr = name.split(".")
-            cls = getattr(dest, owner)
+            cls = getattr(importlib.import_module(module), owner)
             original = getattr(cls, attr)
 
             def wrapped(self: Any, *a: Any, _o: Any = original, _l: str = label,  # noqa: ANN401

@@ -70,11 +70,14 @@ def _outcomes(redirect: str) -> list[TenantOutcome]:
     return [TenantOutcome(s, PACK.evaluate(s)) for s in snapshots]
 
 
-def test_a_store_that_breaks_mid_run_loses_no_verdict_and_records_nothing(
+def test_a_store_that_breaks_mid_run_loses_no_verdict_and_mixes_in_no_memory(
     tmp_path: Path,
 ) -> None:
-    """The store's file turned to garbage after the first tenant: every verdict is still
-    reported, none with memory from before the break, and finish says the run was not kept."""
+    """A store broken after the first tenant: every verdict reported, no memory, nothing kept.
+
+    The store's file is turned to garbage: finish raises, and the report shows no tenant
+    with memory from before the break (not some tenants with it and others without).
+    """
     from auditor.audit import AuditRun, build_report  # noqa: PLC0415
 
     db = tmp_path / "state.db"

@@ -6,8 +6,7 @@ import pytest
 from builders import change, compliant_snapshot
 
 from auditor import streamed_report
-from auditor.audit import ReportBuilder, build_report, tenant_report
-from auditor.audit import TenantOutcome
+from auditor.audit import ReportBuilder, TenantOutcome, build_report, tenant_report
 from auditor.report import ReportFormat, render
 from auditor.results import RunInfo, TenantStatus
 from auditor.rules import load_rule_pack
