@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from auditor.errors import EXIT_COLLECTION_ERROR
-from auditor.results import RunInfo, RunReport, Summary, TenantStatus, WaiverIssue
+from auditor.results import RunInfo, WaiverIssue
 from auditor.shards import Shard
 
 if TYPE_CHECKING:
@@ -25,8 +25,9 @@ if TYPE_CHECKING:
     from auditor.config import AuditorConfig
     from auditor.report import ReportFormat
     from auditor.report.destination import Destination
-    from auditor.results import Severity
+    from auditor.results import RunView, Severity
     from auditor.store import GroupShard
+    from auditor.streamed_report import StreamedReport
 
 log = logging.getLogger("auditor")
 
@@ -53,7 +54,7 @@ class GroupOutcome:
     exit_code: int
     missing: tuple[Shard, ...] = ()
     problem: str | None = None  # one line for stderr: why nothing (or not all) was done
-    report: RunReport | None = None
+    report: RunView | None = None
     written: tuple[str, ...] = ()
     alerts: DeliveryReport | None = None
     shards: tuple[Shard, ...] = field(default=())
@@ -69,47 +70,48 @@ def missing_shards(shards: Sequence[GroupShard]) -> list[Shard]:
 
 
 def combine_reports(
-    reports: Sequence[RunReport], run_id: str, *, order: Sequence[str] = ()
-) -> RunReport:
-    """The shards' reports as the one report of the whole run.
+    shards: Sequence[GroupShard], run_id: str, *, order: Sequence[str] = ()
+) -> StreamedReport:
+    """The shards' reports as the one report of the whole run, read one tenant at a time.
 
     Tenants in the order of ``order`` (the config's tenant ids; others after them, in
     shard order), as an unsharded run lists them; the run spans the
     earliest start to the latest finish; a waiver is ``stale`` only when every shard
     found it stale (a shard sees only its own tenants), other waiver notes once each.
+    A tenant in two shards (the config changed between them) is reported once, from the
+    first. Each shard's tenants are read back one at a time into a
+    :class:`~auditor.audit.ReportBuilder`, so no shard's report is ever whole in memory.
     """
-    if not reports:
+    from auditor.audit import ReportBuilder  # noqa: PLC0415 - see the module docstring
+
+    if not shards:
         raise ValueError("no shard report to combine")
-    rank = {tenant_id: i for i, tenant_id in enumerate(order)}
-    tenants = sorted(
-        (t for r in reports for t in r.tenants), key=lambda t: rank.get(t.tenant_id, len(rank))
-    )
+    heads = [s.head() for s in shards]
     stale_everywhere = set.intersection(
-        *({w for w in r.waivers if w.problem == "stale"} for r in reports)
+        *({w for w in h.waivers if w.problem == "stale"} for h in heads)
     )
     waivers: list[WaiverIssue] = []
-    for issue in (w for r in reports for w in r.waivers):
+    for issue in (w for h in heads for w in h.waivers):
         keep = issue.problem != "stale" or issue in stale_everywhere
         if keep and issue not in waivers:
             waivers.append(issue)
-    first = reports[0].run
-    return RunReport(
-        run=RunInfo(
-            id=run_id,
-            started_at=min(r.run.started_at for r in reports),
-            finished_at=max(r.run.finished_at for r in reports),
-            trigger=first.trigger,
-        ),
-        summary=Summary(
-            tenants=len(tenants),
-            passed=sum(t.status is TenantStatus.PASS for t in tenants),
-            failed=sum(t.status is TenantStatus.FAIL for t in tenants),
-            errored=sum(t.status is TenantStatus.ERROR for t in tenants),
-            waived=sum(r.waiver is not None for t in tenants for r in t.results),
-        ),
-        tenants=tenants,
-        waivers=waivers,
+    builder = ReportBuilder(order)
+    seen: set[str] = set()
+    for shard in shards:
+        for tenant in shard.tenants():
+            if tenant.tenant_id in seen:
+                log.warning("tenant %s is in more than one shard of the group; shard %d/%d's "
+                            "verdict is left out", tenant.tenant_id, shard.index, shard.count)
+                continue
+            seen.add(tenant.tenant_id)
+            builder.add_report(tenant)
+    info = RunInfo(
+        id=run_id,
+        started_at=min(h.run.started_at for h in heads),
+        finished_at=max(h.run.finished_at for h in heads),
+        trigger=heads[0].run.trigger,
     )
+    return builder.finish(info, waivers)
 
 
 def report_run_group(
@@ -154,9 +156,7 @@ def report_run_group(
         # The run id of the shard recorded last: an id the store knows (alerts are filed
         # under a recorded run), and a new one whenever a shard is run again.
         latest = max(shards, key=lambda s: s.recorded_at)
-        report = combine_reports(
-            [s.report() for s in shards], latest.run_id, order=[t.id for t in config.tenants]
-        )
+        report = combine_reports(shards, latest.run_id, order=[t.id for t in config.tenants])
         trends = tenant_trends(store, [t.tenant_id for t in report.tenants])
         alerts = None
         problem = None

@@ -26,7 +26,14 @@ from auditor.store.lease import (
     tenant_lease_name,
 )
 from auditor.store.lifecycle import FindingState, LifecycleView, lifecycle_of, rfc3339
-from auditor.store.run_groups import GroupShard, RunGroupMismatch, RunGroups, check_run_group
+from auditor.store.run_groups import (
+    DamagedShardReport,
+    GroupShard,
+    ReportHead,
+    RunGroupMismatch,
+    RunGroups,
+    check_run_group,
+)
 from auditor.store.store import (
     Baseline,
     Store,
@@ -41,6 +48,7 @@ __all__ = [
     "TREND_RUNS",
     "AlertStore",
     "Baseline",
+    "DamagedShardReport",
     "FindingState",
     "GroupShard",
     "Heartbeat",
@@ -51,6 +59,7 @@ __all__ = [
     "LeaseState",
     "LifecycleView",
     "NoRunRecorded",
+    "ReportHead",
     "RunAlreadyStored",
     "RunGroupMismatch",
     "RunGroups",

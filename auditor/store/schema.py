@@ -269,8 +269,9 @@ class RunGroupShardRow(Base):
 
     A shard run again replaces its row; the run it pointed at stays in the history. The
     shard's final report (drift, lifecycle and waivers applied, as its own ``audit``
-    wrote it) is kept zlib-compressed, so ``auditor report --run-group`` can write the
-    whole run's reports exactly as the shards judged them.
+    wrote it) is kept zlib-compressed, one tenant a line (see
+    :mod:`auditor.store.run_groups`), so ``auditor report --run-group`` can write the
+    whole run's reports exactly as the shards judged them, one tenant at a time.
     """
 
     __tablename__ = "run_group_shards"
