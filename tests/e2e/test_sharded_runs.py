@@ -16,7 +16,7 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, text
 
 from auditor.demo import emulator_environment
 from auditor.shards import QuotaGroup, shard_index_of_group
@@ -325,3 +325,32 @@ def test_a_shard_that_owns_no_tenant_still_completes_the_run(sharded: ShardedFle
     done = sharded.run("report", "--run-group", "three", "--output", "group")
     assert done.returncode == 1, done.stderr
     assert sharded.report_json("group")["summary"]["tenants"] == 4
+
+
+def test_a_damaged_shard_report_exits_3_naming_the_shard_and_writes_nothing(
+    sharded: ShardedFleet,
+) -> None:
+    """A shard's stored report cut short: one line naming the shard and the fix, no report."""
+    for shard in ("0/2", "1/2"):
+        ran = sharded.run("audit", "--all", "--shard", shard, "--run-group", "cut",
+                          "--output", "s")
+        assert ran.returncode == 1, ran.stderr
+    engine = create_engine(normalize_url(sharded.store))
+    try:
+        with engine.begin() as conn:
+            blob = conn.exec_driver_sql(
+                "SELECT report FROM run_group_shards WHERE group_id = 'cut' AND shard_index = 1"
+            ).scalar_one()
+            conn.execute(
+                text("UPDATE run_group_shards SET report = :cut "
+                     "WHERE group_id = 'cut' AND shard_index = 1"),
+                {"cut": bytes(blob)[: len(blob) // 2]},
+            )
+    finally:
+        engine.dispose()
+
+    done = sharded.run("report", "--run-group", "cut", "--output", "group")
+    assert done.returncode == 3
+    assert "shard 1/2" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (sharded.tmp_path / "group" / "report.json").exists()

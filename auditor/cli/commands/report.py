@@ -12,7 +12,7 @@ from auditor.cli.parser import (
     add_run_group_flag,
 )
 from auditor.cli.shared import load_config_arg, report_formats
-from auditor.errors import UsageError
+from auditor.errors import UnavailableError, UsageError
 from auditor.results import Severity
 
 if TYPE_CHECKING:
@@ -60,10 +60,13 @@ def register(commands: Commands) -> None:
 
 def report_command(args: argparse.Namespace) -> int:
     """Report the run group; the exit code is the whole run's verdict."""
-    from auditor.report.destination import Destination  # noqa: PLC0415 - keep --help fast
+    from sqlalchemy.exc import SQLAlchemyError  # noqa: PLC0415 - keep --help fast
+
+    from auditor.redact import redact_url  # noqa: PLC0415
+    from auditor.report.destination import Destination  # noqa: PLC0415
     from auditor.report.text import format_summary  # noqa: PLC0415
     from auditor.run_group import GroupReportRequest, report_run_group  # noqa: PLC0415
-    from auditor.store import check_run_group  # noqa: PLC0415
+    from auditor.store import StoreError, check_run_group  # noqa: PLC0415
 
     formats = report_formats(args.format)
     if not args.wait >= 0:  # also refuses nan
@@ -73,10 +76,18 @@ def report_command(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     config, _ = load_config_arg(args.config)
-    outcome = report_run_group(GroupReportRequest(
-        config, group, output=Destination.parse(args.output), formats=formats,
-        fail_on=Severity(args.fail_on), wait_seconds=args.wait, partial=args.partial,
-    ))
+    try:
+        outcome = report_run_group(GroupReportRequest(
+            config, group, output=Destination.parse(args.output), formats=formats,
+            fail_on=Severity(args.fail_on), wait_seconds=args.wait, partial=args.partial,
+        ))
+    except (SQLAlchemyError, StoreError, OSError) as exc:
+        # One line, the URL without its password; a damaged shard says which and what to do.
+        reason = str(exc).splitlines()[0] if isinstance(exc, StoreError) else type(exc).__name__
+        raise UnavailableError(
+            f"run group {group!r}: could not read it from the store "
+            f"{redact_url(config.store)} ({reason})"
+        ) from None
     for shard in outcome.missing:
         print(f"auditor: shard {shard} missing", file=sys.stderr)
     if outcome.report is not None:
