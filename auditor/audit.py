@@ -14,7 +14,7 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol, TypedDict, Unpack
 
 from auditor.collect.tenant import failed_snapshot, stream_fleet, utc_now
 from auditor.errors import EXIT_COLLECTION_ERROR, EXIT_FINDINGS, EXIT_OK
@@ -200,24 +200,29 @@ INTERRUPTED = (
 )
 
 
-async def run_audit(  # noqa: PLR0913 - the run's whole context, passed explicitly
+class StreamOptions(TypedDict, total=False):
+    """How :func:`stream_audit` (and :func:`run_audit`) runs; every key is optional."""
+
+    pacing: PacingConfig | None  # the limiters (default: AWS's documented quotas)
+    concurrency: int | None  # a cap on tenants in flight (the config's `concurrency:`)
+    on_done: Callable[[TenantSnapshot], None] | None  # progress, per finished tenant
+    run_id: str | None
+    leases: TenantLeases | None  # hold each tenant's lease in the store while collecting
+    stop: threading.Event | None  # set on SIGTERM: finish the tenants under way, stop
+
+
+async def run_audit(
     tenants: Sequence[TenantConfig],
     base_domain: str,
     pack: RulePack,
     hasher: SecretHasher,
-    *,
-    pacing: PacingConfig | None = None,
-    concurrency: int | None = None,
-    on_done: Callable[[TenantSnapshot], None] | None = None,
-    run_id: str | None = None,
-    leases: TenantLeases | None = None,
-    stop: threading.Event | None = None,
+    **options: Unpack[StreamOptions],
 ) -> AuditRun:
     """:func:`stream_audit`, every snapshot and verdict kept: a run held whole.
 
     For small fleets, tests and :func:`auditor.history.remember`; the product streams.
     """
-    run_id = run_id or str(uuid.uuid4())
+    run_id = options["run_id"] = options.get("run_id") or str(uuid.uuid4())
     outcomes: dict[str, TenantOutcome] = {}
 
     class _Keep:
@@ -225,28 +230,19 @@ async def run_audit(  # noqa: PLR0913 - the run's whole context, passed explicit
             outcomes[snapshot.tenant_id] = TenantOutcome(snapshot, results)
 
     started_at = utc_now()
-    await stream_audit(
-        tenants, base_domain, pack, hasher, _Keep(), pacing=pacing, concurrency=concurrency,
-        on_done=on_done, run_id=run_id, leases=leases, stop=stop,
-    )
+    await stream_audit(tenants, base_domain, pack, hasher, _Keep(), **options)
     ordered = [outcomes[t.id] for t in tenants if t.id in outcomes]
     report = build_report(run_id, started_at, utc_now(), ordered)
     return AuditRun(report=report, outcomes=ordered)
 
 
-async def stream_audit(  # noqa: PLR0913 - the run's whole context, passed explicitly
+async def stream_audit(
     tenants: Sequence[TenantConfig],
     base_domain: str,
     pack: RulePack,
     hasher: SecretHasher,
     sink: TenantSink,
-    *,
-    pacing: PacingConfig | None = None,
-    concurrency: int | None = None,
-    on_done: Callable[[TenantSnapshot], None] | None = None,
-    run_id: str | None = None,
-    leases: TenantLeases | None = None,
-    stop: threading.Event | None = None,
+    **options: Unpack[StreamOptions],
 ) -> None:
     """Collect ``tenants``, evaluate each as it finishes and hand it to ``sink``.
 
@@ -263,7 +259,8 @@ async def stream_audit(  # noqa: PLR0913 - the run's whole context, passed expli
     and turns every tenant not yet started into an ``error`` "interrupted", so a stopped
     run still ends with a complete report of what it did.
     """
-    run_id = run_id or str(uuid.uuid4())
+    run_id = options.get("run_id") or str(uuid.uuid4())
+    stop, leases = options.get("stop"), options.get("leases")
 
     async def collect(tenant: TenantConfig, collect_one: PacedCollect) -> TenantSnapshot:
         if stop is not None and stop.is_set():
@@ -285,8 +282,9 @@ async def stream_audit(  # noqa: PLR0913 - the run's whole context, passed expli
     try:
         with bind_run(run_id):
             await stream_fleet(
-                tenants, base_domain, hasher, consume, pacing=paced(pacing, concurrency),
-                on_done=on_done, collect=collect,
+                tenants, base_domain, hasher, consume,
+                pacing=paced(options.get("pacing"), options.get("concurrency")),
+                on_done=options.get("on_done"), collect=collect,
             )
     finally:
         worker.shutdown(wait=True)
