@@ -107,7 +107,7 @@ def _hook(module: str, name: str, phases: Phases, label: str) -> None:
 
 HOOKS = (
     # (module the name is looked up in at call time, name, label)
-    ("auditor.audit", "stream_audit", "collect + evaluate + remember, per tenant"),
+    ("auditor.audit", "stream_audit", "(marked through asyncio.run, below)"),
     ("auditor.history", "RunRecorder.finish", "save the run"),
     ("auditor.store", "tenant_trends", "trends"),
     ("auditor.report", "render_files", "render reports"),
@@ -133,7 +133,7 @@ def _install_hooks(phases: Phases) -> None:
         result = real_run(main, **kwargs)
         if not marked["done"]:
             marked["done"] = True
-            phases.mark("collect + evaluate")
+            phases.mark("collect, evaluate, remember")
         return result
 
     asyncio.run = run  # type: ignore[assignment]
