@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from auditor.report import ReportFormat
     from auditor.report.destination import Destination
     from auditor.results import RunView, Severity
-    from auditor.store import GroupShard
+    from auditor.store import GroupShard, ShardEntry
     from auditor.streamed_report import StreamedReport
 
 log = logging.getLogger("auditor")
@@ -60,7 +60,7 @@ class GroupOutcome:
     shards: tuple[Shard, ...] = field(default=())
 
 
-def missing_shards(shards: Sequence[GroupShard]) -> list[Shard]:
+def missing_shards(shards: Sequence[ShardEntry | GroupShard]) -> list[Shard]:
     """The shards of the group's count that have no recorded run."""
     if not shards:
         return []
@@ -138,10 +138,12 @@ def report_run_group(
     try:
         groups = RunGroups(store)
         deadline = clock() + request.wait_seconds
-        shards = groups.shards(request.group_id)
-        while (not shards or missing_shards(shards)) and clock() < deadline:
+        # Polled without the reports (megabytes each), which are read once, after.
+        entries = groups.entries(request.group_id)
+        while (not entries or missing_shards(entries)) and clock() < deadline:
             sleep(min(POLL_SECONDS, max(0.0, deadline - clock())))
-            shards = groups.shards(request.group_id)
+            entries = groups.entries(request.group_id)
+        shards = groups.shards(request.group_id) if entries else []
         if not shards:
             return GroupOutcome(
                 EXIT_COLLECTION_ERROR,

@@ -32,6 +32,7 @@ from auditor.store.run_groups import (
     ReportHead,
     RunGroupMismatch,
     RunGroups,
+    ShardEntry,
     check_run_group,
 )
 from auditor.store.store import (
@@ -63,6 +64,7 @@ __all__ = [
     "RunAlreadyStored",
     "RunGroupMismatch",
     "RunGroups",
+    "ShardEntry",
     "Store",
     "StoreError",
     "StoredResult",

@@ -86,6 +86,16 @@ class DamagedShardReport(StoreError, ValueError):  # noqa: N818 - reads as the s
 
 
 @dataclass(frozen=True, slots=True)
+class ShardEntry:
+    """A recorded shard's place and run, without its report: cheap to poll for."""
+
+    index: int
+    count: int
+    run_id: str
+    recorded_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class GroupShard:
     """One recorded shard of a run group: its place, its run, and its report.
 
@@ -242,8 +252,25 @@ class RunGroups:
             row.recorded_at = datetime.now(UTC)
             row.report = blob
 
+    def entries(self, group_id: str) -> list[ShardEntry]:
+        """Which shards of the group are recorded, by index, without reading their reports.
+
+        What ``report --run-group --wait`` polls, and a shard checks its count against:
+        a fleet's shard reports are megabytes each, read once by :meth:`shards`.
+        """
+        with transaction(self._engine, write=False) as session:
+            rows = session.execute(
+                select(
+                    RunGroupShardRow.shard_index, RunGroupShardRow.shard_count,
+                    RunGroupShardRow.run_id, RunGroupShardRow.recorded_at,
+                )
+                .where(RunGroupShardRow.group_id == group_id)
+                .order_by(RunGroupShardRow.shard_index)
+            )
+            return [ShardEntry(*row) for row in rows]
+
     def shards(self, group_id: str) -> list[GroupShard]:
-        """The group's recorded shards, by index (empty for a group never recorded)."""
+        """The group's recorded shards with their reports, by index (empty: never recorded)."""
         with transaction(self._engine, write=False) as session:
             rows = session.scalars(
                 select(RunGroupShardRow)

@@ -61,3 +61,15 @@ def test_a_shard_recorded_in_the_earlier_format_still_reads(store: Store) -> Non
     assert [t.tenant_id for t in whole.tenants] == ["a", "b", "c", "d"]
     assert whole.to_model().tenants == [*second.tenants[:1], first.tenants[0],
                                         second.tenants[1], first.tenants[1]]
+
+
+def test_entries_name_the_recorded_shards_as_shards_does(store: Store) -> None:
+    """What `--wait` polls (no reports read) names the same shards, runs and times."""
+    groups = RunGroups(store)
+    assert groups.entries("polled") == []
+    _recorded(store, "polled", 1, run_report("r1", at(0), {"a": {}}))
+    assert [(e.index, e.count, e.run_id) for e in groups.entries("polled")] == [(1, 2, "r1")]
+    _recorded(store, "polled", 0, run_report("r0", at(0.01), {"b": {}}))
+    assert [(e.index, e.count, e.run_id, e.recorded_at) for e in groups.entries("polled")] == [
+        (s.index, s.count, s.run_id, s.recorded_at) for s in groups.shards("polled")
+    ]

@@ -172,7 +172,7 @@ def _check_group_count(config: AuditorConfig, group: str, shard: Shard) -> None:
 
     try:
         with open_store(config.store) as store:
-            counts = {s.count for s in RunGroups(store).shards(group) if s.index != shard.index}
+            counts = {s.count for s in RunGroups(store).entries(group) if s.index != shard.index}
     except (SQLAlchemyError, StoreError, OSError):
         # Not a usage problem: the audit records the run, or says why it could not.
         return
