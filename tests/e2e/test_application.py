@@ -65,6 +65,25 @@ def test_output_that_cannot_be_written_exits_2_before_any_audit(fleet, audit, tm
     assert not (tmp_path / ".auditor" / "state.db").exists()  # the store was never opened
 
 
+def test_no_writable_temporary_folder_exits_3_before_any_audit(
+    fleet, audit, tmp_path, monkeypatch
+):
+    """Nowhere to spool finished tenants: exit 3 saying to set TMPDIR, nothing audited."""
+    import tempfile  # noqa: PLC0415
+
+    fleet.add(new_id("notmp"))
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the temporary folder should be")
+    monkeypatch.setattr(tempfile, "tempdir", str(blocker))
+    proc, out = audit("--all")
+    assert proc.returncode == 3, proc.stderr
+    assert "set TMPDIR to a writable folder" in proc.stderr
+    assert str(blocker) in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not (out / "report.json").exists()
+    assert not (tmp_path / ".auditor" / "state.db").exists()  # the store was never opened
+
+
 def test_every_run_is_kept_under_runs_and_the_top_is_the_latest(fleet, audit):
     """Two audits: two folders under runs/, and the top report.json is the second run."""
     fleet.add(new_id("keep"))
