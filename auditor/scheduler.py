@@ -10,8 +10,9 @@ As a service (issue 8):
 * **One run per slot across replicas.** Every firing belongs to a *slot*, the scheduled
   time it fired for (:func:`previous_fire_time`). The run takes the slot's lease in the
   store and marks it done when it finishes; a replica that fires for the same slot waits
-  while another holds it (taking over if that one dies and its lease lapses) and skips
-  it once it is done. Without a store URL (``slots=None``) every process runs every slot.
+  while another holds it (taking over if that one dies and its lease lapses, or stops
+  on SIGTERM before every tenant was audited) and skips it once it is done. Without a
+  store URL (``slots=None``) every process runs every slot.
 * **No overlap.** ``max_instances=1`` keeps one nightly job at a time, and a process-wide
   lock also keeps the ``--now`` start-up run and a slot from running at once: a firing
   that finds a run under way is skipped (and logged), never queued behind it.
@@ -93,6 +94,8 @@ class SlotGuard:
 
     ``engine`` is the store's (for the slot leases); None runs every slot here, without
     leases (one process). ``clock`` is the time a firing happens at (tests fix it).
+    ``interrupted`` says whether this process was told to stop (SIGTERM): a run that
+    ends stopped early leaves its slot to another replica instead of marking it done.
     """
 
     trigger: BaseTrigger
@@ -101,6 +104,7 @@ class SlotGuard:
     metrics: Metrics | None = None
     holder: str = field(default_factory=lease.new_holder)
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    interrupted: Callable[[], bool] = field(default=lambda: False)
     _running: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     def scheduled(self, job: Callable[[], int | None]) -> Callable[[], None]:
@@ -164,8 +168,19 @@ class SlotGuard:
                     # Leave the block by raising: the lease is released, not marked done,
                     # so another replica firing for this slot may still run it.
                     raise _RunFailed  # noqa: TRY301 - hold() acts on how the block ends
+                if self.interrupted():
+                    # Stopped (a rolling deploy at 02:00): the tenants not started are in
+                    # the report as "interrupted". A standby still waiting on this slot
+                    # audits them tonight rather than the next slot tomorrow.
+                    raise _RunStopped  # noqa: TRY301 - as above
         except _RunFailed:
             pass
+        except _RunStopped:
+            run_log.warning(
+                "slot %s: the run was stopped before every tenant was audited; the slot is "
+                "released, not marked done, so another replica can run it", label,
+                extra={"slot": label, "holder": self.holder},
+            )
         except lease.LeaseBusy as exc:
             run_log.warning(
                 "slot %s skipped: %s", label, exc, extra={"slot": label, "holder": exc.holder}
@@ -189,6 +204,10 @@ class SlotGuard:
 
 class _RunFailed(Exception):  # noqa: N818 - internal signal, never escapes this module
     """The run raised (already logged)."""
+
+
+class _RunStopped(Exception):  # noqa: N818 - internal signal, never escapes this module
+    """The run finished early because the process was told to stop."""
 
 
 def _logged(
@@ -270,7 +289,11 @@ def run_service(  # noqa: PLR0913 - the service's whole context, passed explicit
     """
     trigger = schedule.trigger()
     started_at = datetime.now(UTC)
-    guard = SlotGuard(trigger=trigger, engine=engine, settings=settings, metrics=metrics)
+    signalled = threading.Event()
+    guard = SlotGuard(
+        trigger=trigger, engine=engine, settings=settings, metrics=metrics,
+        interrupted=signalled.is_set,
+    )
     scheduler = build_scheduler(schedule, job, guard=guard)
     if run_now:
         scheduler.add_job(guard.unscheduled(job), id=STARTUP_JOB_ID, name="audit at start-up")
@@ -285,6 +308,7 @@ def run_service(  # noqa: PLR0913 - the service's whole context, passed explicit
     def stop(signum: int, _frame: FrameType | None) -> None:
         name = signal.Signals(signum).name
         run_log.info("%s received, stopping the scheduler", name)
+        signalled.set()
         if on_signal is not None:
             on_signal()
         scheduler.shutdown(wait=False)

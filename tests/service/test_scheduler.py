@@ -279,3 +279,23 @@ def test_sigterm_during_a_run_lets_it_finish_then_exits_0(tmp_path: Path) -> Non
     assert (tmp_path / "finished").exists()
     events = [json.loads(line)["event"] for line in stderr.splitlines() if line.startswith("{")]
     assert any(e.startswith("scheduled audit finished") for e in events), stderr
+
+
+def test_a_run_stopped_by_sigterm_leaves_its_slot_to_a_standby(store: Store) -> None:
+    """Stopped mid-run (a deploy at 02:00), a replica releases the slot; a standby audits it."""
+    stopping = threading.Event()
+
+    def stopped_run() -> int:
+        stopping.set()  # SIGTERM arrives while the audit is under way
+        return 3  # the tenants not started are reported "interrupted"
+
+    replica(store, SLOT + timedelta(seconds=1), interrupted=stopping.is_set).scheduled(
+        stopped_run
+    )()
+    assert lease.inspect(store, SLOT_LEASE) is None  # released, not marked done
+    calls: list[int] = []
+    replica(store, SLOT + timedelta(minutes=3)).scheduled(lambda: calls.append(1) or 0)()
+    assert calls == [1]
+    done = lease.inspect(store, SLOT_LEASE)
+    assert done is not None
+    assert done.done_at is not None
