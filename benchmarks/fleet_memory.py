@@ -221,31 +221,16 @@ def main() -> int:
 
 
 def _audit(args: argparse.Namespace, tenants: list[BuiltTenant], work: Path) -> Any:  # noqa: ANN401
-    from pydantic import SecretStr  # noqa: PLC0415
 
     from auditor.application import AuditRequest, audit_and_record  # noqa: PLC0415
     from auditor.collect.secrets import SecretHasher  # noqa: PLC0415
-    from auditor.config import (  # noqa: PLC0415
-        AuditorConfig,
-        CognitoConfig,
-        OktaConfig,
-        TenantConfig,
-    )
+    from auditor.config import AuditorConfig  # noqa: PLC0415
     from auditor.report import ReportFormat  # noqa: PLC0415
     from auditor.report.destination import FolderDestination  # noqa: PLC0415
     from auditor.results import Severity  # noqa: PLC0415
     from auditor.rules import load_rule_pack  # noqa: PLC0415
 
-    configs = [
-        TenantConfig(
-            id=t.tenant_id,
-            okta=OktaConfig(org_url=t.org_url, token=SecretStr(t.token), request_timeout=30),
-            cognito=CognitoConfig(
-                region=t.region, user_pool_id=t.user_pool_id, provider_name=t.provider_name
-            ),
-        )
-        for t in tenants
-    ]
+    configs = [t.config() for t in tenants]
     config = AuditorConfig(
         version=1, tenants=configs, store=f"sqlite:///{work / 'state.db'}",
         concurrency=args.concurrency,

@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
 
+    from auditor.config import TenantConfig
     from auditor.emulator.okta import OktaOrg
     from auditor.pacing import QuotaCategory
 
@@ -70,6 +71,21 @@ class BuiltTenant:
     region: str
     user_pool_id: str
     provider_name: str
+
+    def config(self) -> TenantConfig:
+        """The tenant as the auditor's config has it (the token from the emulator)."""
+        from pydantic import SecretStr  # noqa: PLC0415 - the emulator process never needs it
+
+        from auditor.config import CognitoConfig, OktaConfig, TenantConfig  # noqa: PLC0415
+
+        return TenantConfig(
+            id=self.tenant_id,
+            okta=OktaConfig(org_url=self.org_url, token=SecretStr(self.token), request_timeout=30),
+            cognito=CognitoConfig(
+                region=self.region, user_pool_id=self.user_pool_id,
+                provider_name=self.provider_name,
+            ),
+        )
 
 
 # --------------------------------------------------------------- emulator process
@@ -220,23 +236,11 @@ def _audit(
     The start is on ``time.monotonic``, the clock the proxy (another process) stamps
     calls with: on Linux both read the one system-wide monotonic clock.
     """
-    from pydantic import SecretStr  # noqa: PLC0415
-
     from auditor.audit import run_audit  # noqa: PLC0415
     from auditor.collect.secrets import SecretHasher  # noqa: PLC0415
-    from auditor.config import CognitoConfig, OktaConfig, TenantConfig  # noqa: PLC0415
     from auditor.rules import load_rule_pack  # noqa: PLC0415
 
-    configs = [
-        TenantConfig(
-            id=t.tenant_id,
-            okta=OktaConfig(org_url=t.org_url, token=SecretStr(t.token), request_timeout=30),
-            cognito=CognitoConfig(
-                region=t.region, user_pool_id=t.user_pool_id, provider_name=t.provider_name
-            ),
-        )
-        for t in tenants
-    ]
+    configs = [t.config() for t in tenants]
     pack = load_rule_pack()
     from auditor.pacing import CategoryQuotas, PacingConfig  # noqa: PLC0415
 
