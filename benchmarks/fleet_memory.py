@@ -221,7 +221,6 @@ def main() -> int:
 
 
 def _audit(args: argparse.Namespace, tenants: list[BuiltTenant], work: Path) -> Any:  # noqa: ANN401
-
     from auditor.application import AuditRequest, audit_and_record  # noqa: PLC0415
     from auditor.collect.secrets import SecretHasher  # noqa: PLC0415
     from auditor.config import AuditorConfig  # noqa: PLC0415
