@@ -87,14 +87,14 @@ class AuditRequest:
     # ``shard``, and announces nothing: `auditor report --run-group` alerts for the run.
     run_group: str | None = None
     shard: Shard | None = None
+    metrics: Metrics | None = None  # the service's figures, to record this run in
+    metrics_file: Path | None = None  # node-exporter textfile to write after the run
+    stop: threading.Event | None = None  # set on SIGTERM: finish the tenants under way, stop
 
     @property
     def announces(self) -> bool:
         """Whether this run's own alerts go out (a shard alone sends none)."""
-        return self.run_group is None
-    metrics: Metrics | None = None  # the service's figures, to record this run in
-    metrics_file: Path | None = None  # node-exporter textfile to write after the run
-    stop: threading.Event | None = None  # set on SIGTERM: finish the tenants under way, stop
+        return self.send_alerts and self.run_group is None
 
 
 def audit_and_record(
@@ -177,7 +177,7 @@ def _audit_and_record(
     # After the reports exist (messages link to them), and only about a recorded run.
     alerts = None
     if config.alerts is not None and store_failure is None:
-        alerts = announce_recorded(report, config, send=request.send_alerts)
+        alerts = announce_recorded(report, config, send=request.announces)
     return AuditOutcome(report, tuple(written), store_failure, write_failure, code, alerts)
 
 
