@@ -308,8 +308,9 @@ def test_a_shard_that_owns_no_tenant_still_completes_the_run(sharded: ShardedFle
     for index in range(3):
         ran = sharded.run("audit", "--all", "--shard", f"{index}/3", "--run-group", "three",
                           "--output", f"s{index}")
-        assert ran.returncode in {0, 1}, ran.stderr
         counts.append(len(sharded.report_json(f"s{index}")["tenants"]))
+        # A shard holds whole accounts, and each account has one failing tenant.
+        assert ran.returncode == (1 if counts[-1] else 0), ran.stderr
     assert min(counts) == 0  # the fleet's two quota groups cannot fill three shards
     assert sum(counts) == 4
     done = sharded.run("report", "--run-group", "three", "--output", "group")
