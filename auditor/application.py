@@ -87,14 +87,14 @@ class AuditRequest:
     # ``shard``, and announces nothing: `auditor report --run-group` alerts for the run.
     run_group: str | None = None
     shard: Shard | None = None
+    metrics: Metrics | None = None  # the service's figures, to record this run in
+    metrics_file: Path | None = None  # node-exporter textfile to write after the run
+    stop: threading.Event | None = None  # set on SIGTERM: finish the tenants under way, stop
 
     @property
     def announces(self) -> bool:
         """Whether this run's own alerts go out (a shard alone sends none)."""
-        return self.run_group is None
-    metrics: Metrics | None = None  # the service's figures, to record this run in
-    metrics_file: Path | None = None  # node-exporter textfile to write after the run
-    stop: threading.Event | None = None  # set on SIGTERM: finish the tenants under way, stop
+        return self.send_alerts and self.run_group is None
 
 
 def audit_and_record(
@@ -158,12 +158,11 @@ def _audit_and_record(
         log.error("could not open the store %s (%s); auditing without tenant leases, "  # noqa: TRY400 - one line
                   "the run will not be recorded", redact_url(config.store), type(exc).__name__)
     try:
-        report, trends, store_failure = _run(
-            request, run_id, hasher, store=store, on_done=on_done, store_failure=store_failure
-        )
+        report, trends, record_failure = _run(request, run_id, hasher, store=store, on_done=on_done)
     finally:
         if store is not None:
             store.close()
+    store_failure = store_failure or record_failure
     written: list[str] = []
     write_failure = None
     try:
@@ -178,20 +177,22 @@ def _audit_and_record(
     # After the reports exist (messages link to them), and only about a recorded run.
     alerts = None
     if config.alerts is not None and store_failure is None:
-        alerts = announce_recorded(report, config, send=request.send_alerts)
+        alerts = announce_recorded(report, config, send=request.announces)
     return AuditOutcome(report, tuple(written), store_failure, write_failure, code, alerts)
 
 
-def _run(  # noqa: PLR0913 - one step of _audit_and_record, its state passed explicitly
+def _run(
     request: AuditRequest,
     run_id: str,
     hasher: SecretHasher,
     *,
     store: Store | None,
     on_done: Callable[[TenantSnapshot], None] | None,
-    store_failure: str | None,
 ) -> tuple[StreamedReport, dict[str, list[TrendPoint]] | None, str | None]:
     """Audit, each tenant remembered as it finishes; record the run: (report, trends, failure).
+
+    ``failure`` says why ``store`` could not record the run; None when it did, or when
+    there was no store to record in.
 
     Nothing of a finished tenant stays in memory but its compressed report (issue 9): with
     a store, :class:`~auditor.history.RunRecorder` takes each tenant; without, a plain
@@ -218,7 +219,7 @@ def _run(  # noqa: PLR0913 - one step of _audit_and_record, its state passed exp
 
     if store is None:
         builder = ReportBuilder(order)
-        return builder.finish(audit(builder, None)), None, store_failure
+        return builder.finish(audit(builder, None)), None, None
     recorder = RunRecorder(
         store, started_at=started_at, waivers=request.waivers,
         today=datetime.now(UTC).date(), order=order,
@@ -248,7 +249,7 @@ def _run(  # noqa: PLR0913 - one step of _audit_and_record, its state passed exp
         log.error("could not record the run in the store %s: %s",  # noqa: TRY400 - one line
                   redact_url(config.store), type(exc).__name__)
         return recorder.without_memory(info), None, f"{type(exc).__name__}: {exc}"
-    return report, trends, store_failure
+    return report, trends, None
 
 
 def check_spool_folder() -> None:

@@ -124,13 +124,9 @@ def build_report(
     started_at: str,
     finished_at: str,
     outcomes: Sequence[TenantOutcome],
-    drift: dict[str, list[DriftEntry]] | None = None,
 ) -> RunReport:
-    """The run report (CONTRACT section 4) of these outcomes, held whole."""
-    tenants = [
-        tenant_report(o.snapshot, o.results, (drift or {}).get(o.snapshot.tenant_id))
-        for o in outcomes
-    ]
+    """The run report (CONTRACT section 4) of these outcomes, held whole (no memory)."""
+    tenants = [tenant_report(o.snapshot, o.results) for o in outcomes]
     return RunReport(
         run=RunInfo(id=run_id, started_at=started_at, finished_at=finished_at),
         summary=summarize(tenants),

@@ -3,7 +3,7 @@
 A container runtime sends SIGTERM and waits (Kubernetes: 30 s by default) before
 SIGKILL. Dying at once would lose the run: nothing recorded, no report. Instead the
 handler sets an event the run checks before each tenant (see
-:func:`auditor.audit.run_audit`): tenants under way finish, the others become ``error``
+:func:`auditor.audit.stream_audit`): tenants under way finish, the others become ``error``
 "interrupted", and the run is recorded and its reports written as usual (the report
 files are replaced atomically, so none is ever torn). A second signal stops at once.
 """

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from auditor.demo import Fleet
+    from auditor.demo import DemoTenant, Fleet
 
 _ids = itertools.count(1)
 
@@ -25,21 +25,32 @@ def write_config(fleet: Fleet, path: Path, *, extra: str = "") -> dict[str, str]
     env: dict[str, str] = {}
     lines = ["version: 1", "base_domain: rapticore.io", extra, "tenants:"]
     for t in fleet.tenants:
-        var = f"OKTA_TOKEN_{t.tenant_id.upper()}"
-        env[var] = t.org.token
-        lines += [
-            f"  - id: {t.tenant_id}",
-            "    okta:",
-            f"      org_url: {t.org.url}",
-            f"      token: ${{{var}}}",
-            "      request_timeout: 5",
-            "    cognito:",
-            f"      region: {t.cognito.region}",
-            f"      user_pool_id: {t.cognito.user_pool_id}",
-            f"      provider_name: {t.cognito.provider_name}",
-        ]
+        entry, token = tenant_entry(t)
+        lines += entry
+        env.update(token)
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return env
+
+
+def tenant_entry(
+    tenant: DemoTenant, *, role_arn: str | None = None
+) -> tuple[list[str], dict[str, str]]:
+    """One tenant's lines under ``tenants:``, and the token variable they name."""
+    var = f"OKTA_TOKEN_{tenant.tenant_id.upper()}"
+    lines = [
+        f"  - id: {tenant.tenant_id}",
+        "    okta:",
+        f"      org_url: {tenant.org.url}",
+        f"      token: ${{{var}}}",
+        "      request_timeout: 5",
+        "    cognito:",
+        f"      region: {tenant.cognito.region}",
+        f"      user_pool_id: {tenant.cognito.user_pool_id}",
+        f"      provider_name: {tenant.cognito.provider_name}",
+    ]
+    if role_arn is not None:
+        lines.append(f"      role_arn: {role_arn}")
+    return lines, {var: tenant.org.token}
 
 
 def run_cli(

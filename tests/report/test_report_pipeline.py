@@ -1,28 +1,25 @@
 """The report's whole path with real parts: audit, record, read the trend, write to S3.
 
 Tenants live on the Okta emulator and moto's Cognito; runs are recorded in an SQLite
-file; reports go to a bucket on moto's S3 through :class:`Destination`. This is what the
-CLI does once it is wired to these pieces.
+file; reports go to a bucket on moto's S3 through :class:`Destination`, all through
+:func:`auditor.application.audit_and_record`, the flow the CLI and the scheduler run.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import boto3
 import pytest
 
-from auditor.audit import run_audit
+from auditor.application import AuditRequest, audit_and_record
 from auditor.collect.secrets import SecretHasher
 from auditor.demo import Fleet, emulator_environment
-from auditor.history import remember
-from auditor.report import Destination, ReportFormat, render_files
+from auditor.report import Destination, ReportFormat
+from auditor.results import Severity
 from auditor.rules import load_rule_pack
-from auditor.store import open_store, tenant_trends
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -55,25 +52,20 @@ def test_recorded_runs_reach_s3_with_each_tenants_trend(
     good = fleet.add(f"good{suffix}")
     bad = fleet.add(f"bad{suffix}", okta_change=_deactivate)
     config = fleet.config(store=f"sqlite:///{tmp_path / 'state.db'}")
-    pack = load_rule_pack()
-    hasher = SecretHasher(b"pipeline-test-key-0123456789")
     bucket = f"reports-{suffix}"
     boto3.client("s3").create_bucket(Bucket=bucket)
-    destination = Destination.parse(f"s3://{bucket}/audits/")
-    destination.check()
+    request = AuditRequest(
+        config, config.tenants, pack=load_rule_pack(),
+        output=Destination.parse(f"s3://{bucket}/audits/"), formats=list(ReportFormat),
+        fail_on=Severity.LOW, hasher=SecretHasher(b"pipeline-test-key-0123456789"),
+    )
 
     run_ids = []
     try:
         for _ in range(RUNS):
-            run = asyncio.run(
-                run_audit(config.tenants, config.base_domain, pack, hasher, concurrency=2)
-            )
-            with open_store(config.store) as store:
-                report = remember(run, store, today=datetime.now(UTC).date()).report
-                trends = tenant_trends(store, [t.tenant_id for t in report.tenants])
-            files = render_files(list(ReportFormat), report, trends=trends)
-            destination.write(report.run.id, report.run.started_at, files)
-            run_ids.append(report.run.id)
+            outcome = audit_and_record(request)
+            assert (outcome.store_failure, outcome.write_failure) == (None, None)
+            run_ids.append(outcome.report.run.id)
     finally:
         for tenant in fleet.tenants:
             okta_emulator.remove_org(tenant.org)

@@ -134,7 +134,7 @@ def audit_command(args: argparse.Namespace) -> int:
         return audit_and_tell(AuditRequest(
             config, tenants, pack=pack, output=Destination.parse(args.output), formats=formats,
             fail_on=Severity(args.fail_on), waivers=waivers,
-            send_alerts=send_alerts and group is None,  # a shard alone sends no alerts
+            send_alerts=send_alerts,
             metrics_file=metrics_file, stop=stop, run_group=group, shard=shard,
         ))
 

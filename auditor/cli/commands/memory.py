@@ -205,15 +205,13 @@ def diff_command(args: argparse.Namespace) -> int:
             )
         except UnknownRun as exc:
             raise UsageError(f"{exc} (see `auditor history --tenant {args.tenant}`)") from None
-        for run_id, snapshot in ((to_run, after), (from_run, before)):
-            if run_id and snapshot is None:
-                # Store.snapshot cannot tell an unknown run from one without the tenant.
-                raise UsageError(
-                    f"no run {safe(run_id)} recorded {safe(args.tenant)} "
-                    f"(see `auditor history --tenant {safe(args.tenant)}`)"
-                )
-        if after is None:  # to_run is set, so the loop above has already refused this
-            raise UsageError(f"run {safe(to_run)} did not audit {safe(args.tenant)}")
+        if after is None or (from_run and before is None):
+            # Store.snapshot cannot tell an unknown run from one without the tenant.
+            missing = to_run if after is None else from_run
+            raise UsageError(
+                f"no run {safe(missing)} recorded {safe(args.tenant)} "
+                f"(see `auditor history --tenant {safe(args.tenant)}`)"
+            )
         if before is None:
             print(f"{safe(args.tenant)}: nothing to compare run {safe(to_run)} with "
                   "(its first run)")
