@@ -93,8 +93,8 @@ class AuditRequest:
 
     @property
     def announces(self) -> bool:
-        """Whether this run's own alerts go out (a shard alone sends none)."""
-        return self.send_alerts and self.run_group is None
+        """Whether this run tells the routes anything itself (a shard leaves it to the report)."""
+        return self.run_group is None
 
 
 def audit_and_record(
@@ -174,10 +174,11 @@ def _audit_and_record(
         write_failure = str(exc)
     failed = store_failure is not None or write_failure is not None
     code = EXIT_COLLECTION_ERROR if failed else exit_code(report, request.fail_on)
-    # After the reports exist (messages link to them), and only about a recorded run.
+    # After the reports exist (messages link to them), and only about a recorded run; a
+    # shard says nothing of alerts at all (`--no-alerts` would be the wrong reason).
     alerts = None
-    if config.alerts is not None and store_failure is None:
-        alerts = announce_recorded(report, config, send=request.announces)
+    if config.alerts is not None and store_failure is None and request.announces:
+        alerts = announce_recorded(report, config, send=request.send_alerts)
     return AuditOutcome(report, tuple(written), store_failure, write_failure, code, alerts)
 
 
