@@ -75,6 +75,8 @@ OPERATION_CATEGORY: Final[Mapping[str, QuotaCategory]] = {
 THROTTLING_CODES: Final = frozenset(
     {"TooManyRequestsException", "ThrottlingException", "Throttling", "RequestLimitExceeded"}
 )
+
+
 def throttling_code(exc: BaseException) -> str | None:
     """The AWS error code of ``exc`` when it says "throttled", else None.
 
