@@ -83,13 +83,17 @@ def throttling_code(exc: BaseException) -> str | None:
     Duck-typed on botocore's ``ClientError.response`` so this module never imports botocore.
     """
     response = getattr(exc, "response", None)
-    if not isinstance(response, dict):
-        return None
+    return _throttling_code_of(response) if isinstance(response, dict) else None
+
+
+def _throttling_code_of(response: Mapping[str, Any]) -> str | None:
+    """The throttling code of a parsed botocore response (``HTTP 429`` without one)."""
     error = response.get("Error")
     code = error.get("Code") if isinstance(error, dict) else None
     if isinstance(code, str) and code in THROTTLING_CODES:
         return code
-    status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    metadata = response.get("ResponseMetadata")
+    status = metadata.get("HTTPStatusCode") if isinstance(metadata, dict) else None
     return "HTTP 429" if status == 429 else None
 
 
@@ -405,9 +409,7 @@ def attach_to_botocore(
             return
         pending.sent = None
         call, sent_at = sent
-        code = (parsed_response or {}).get("Error", {}).get("Code")
-        status = (parsed_response or {}).get("ResponseMetadata", {}).get("HTTPStatusCode")
-        throttled = exception is None and (code in THROTTLING_CODES or status == 429)
+        throttled = exception is None and _throttling_code_of(parsed_response or {}) is not None
         loop.call_soon_threadsafe(lambda: pacer.report(call, sent_at, throttled=throttled))
 
     client.meta.events.register("before-send.cognito-identity-provider", before_send)
