@@ -36,12 +36,8 @@ from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar
 from aiolimiter import AsyncLimiter
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from auditor.shards import account_of
-
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-
-    from auditor.config import TenantConfig
 
 T = TypeVar("T")
 
@@ -271,12 +267,6 @@ class CognitoCall:
     region: str
     user_pool_id: str
     operation: str
-
-    @classmethod
-    def of(cls, tenant: TenantConfig, operation: str) -> CognitoCall:
-        """``operation`` on ``tenant``'s user pool, in the account of its ``role_arn``."""
-        cognito = tenant.cognito
-        return cls(account_of(cognito.role_arn), cognito.region, cognito.user_pool_id, operation)
 
     @property
     def category(self) -> QuotaCategory:
