@@ -36,12 +36,8 @@ from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar
 from aiolimiter import AsyncLimiter
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from auditor.shards import account_of
-
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-
-    from auditor.config import TenantConfig
 
 T = TypeVar("T")
 
@@ -75,19 +71,25 @@ OPERATION_CATEGORY: Final[Mapping[str, QuotaCategory]] = {
 THROTTLING_CODES: Final = frozenset(
     {"TooManyRequestsException", "ThrottlingException", "Throttling", "RequestLimitExceeded"}
 )
+
+
 def throttling_code(exc: BaseException) -> str | None:
     """The AWS error code of ``exc`` when it says "throttled", else None.
 
     Duck-typed on botocore's ``ClientError.response`` so this module never imports botocore.
     """
     response = getattr(exc, "response", None)
-    if not isinstance(response, dict):
-        return None
+    return _throttling_code_of(response) if isinstance(response, dict) else None
+
+
+def _throttling_code_of(response: Mapping[str, Any]) -> str | None:
+    """The throttling code of a parsed botocore response (``HTTP 429`` without one)."""
     error = response.get("Error")
     code = error.get("Code") if isinstance(error, dict) else None
     if isinstance(code, str) and code in THROTTLING_CODES:
         return code
-    status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    metadata = response.get("ResponseMetadata")
+    status = metadata.get("HTTPStatusCode") if isinstance(metadata, dict) else None
     return "HTTP 429" if status == 429 else None
 
 
@@ -266,12 +268,6 @@ class CognitoCall:
     user_pool_id: str
     operation: str
 
-    @classmethod
-    def of(cls, tenant: TenantConfig, operation: str) -> CognitoCall:
-        """``operation`` on ``tenant``'s user pool, in the account of its ``role_arn``."""
-        cognito = tenant.cognito
-        return cls(account_of(cognito.role_arn), cognito.region, cognito.user_pool_id, operation)
-
     @property
     def category(self) -> QuotaCategory:
         """The quota category of the operation (KeyError for an operation not mapped)."""
@@ -403,9 +399,7 @@ def attach_to_botocore(
             return
         pending.sent = None
         call, sent_at = sent
-        code = (parsed_response or {}).get("Error", {}).get("Code")
-        status = (parsed_response or {}).get("ResponseMetadata", {}).get("HTTPStatusCode")
-        throttled = exception is None and (code in THROTTLING_CODES or status == 429)
+        throttled = exception is None and _throttling_code_of(parsed_response or {}) is not None
         loop.call_soon_threadsafe(lambda: pacer.report(call, sent_at, throttled=throttled))
 
     client.meta.events.register("before-send.cognito-identity-provider", before_send)

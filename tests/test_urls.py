@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from auditor.collect import okta_client
-from auditor.collect.discovery import issuer_origin_allowed
+from auditor.collect.discovery import issuer_refusal
 from auditor.rules import urls as rule_urls
 from auditor.urls import origin
 
@@ -57,6 +57,20 @@ def test_collector_and_rules_share_one_origin() -> None:
 
 def test_an_invalid_port_is_on_no_org() -> None:
     """An issuer with a non-numeric port is neither fetched nor passed by the issuer rule."""
-    assert not issuer_origin_allowed("https://acme.okta.com:abc/", ["https://acme.okta.com"])
+    refusal = issuer_refusal("https://acme.okta.com:abc/", ["https://acme.okta.com"])
+    assert refusal == "is not on the tenant's Okta org"
     why = rule_urls.origin_difference("https://acme.okta.com:abc/", "https://acme.okta.com")
     assert why == "port 'abc' is not a number from 0 to 65535"
+
+
+@pytest.mark.parametrize(
+    "issuer",
+    [
+        "https://user:pw@acme.okta.com",  # user info before the org's own host
+        "https://acme.okta.com@evil.example",  # the org's name as user info
+        "https://acme.okta.com/oauth2/ default",  # a space in the path
+    ],
+)
+def test_an_issuer_with_user_info_or_a_space_is_on_no_org(issuer: str) -> None:
+    """User info or whitespace in an issuer keeps its discovery document from being fetched."""
+    assert issuer_refusal(issuer, ["https://acme.okta.com"]) == "is not on the tenant's Okta org"

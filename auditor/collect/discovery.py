@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 from typing import Any
-from urllib.parse import urlsplit
 
 import aiohttp
 
@@ -34,21 +33,16 @@ WELL_KNOWN = "/.well-known/openid-configuration"
 MAX_BYTES = 1 << 20
 
 
-def issuer_origin_allowed(issuer: str, allowed_origins: list[str]) -> bool:
-    """True when ``issuer`` is a clean URL on one of ``allowed_origins``."""
-    return issuer_refusal(issuer, allowed_origins) is None
-
-
 def issuer_refusal(issuer: str, allowed_origins: list[str]) -> str | None:
     """Why ``issuer`` must not be fetched, or None when it is a clean URL on the org.
 
     An OIDC issuer has no query or fragment (OpenID Connect Discovery section 3), and a
-    fragment can hide a host from a reader (``https://org#@127.0.0.1:1234``).
+    fragment can hide a host from a reader (``https://org#@127.0.0.1:1234``). User info
+    before the host has no origin (:func:`auditor.urls.origin`), so it is never on the org.
     """
-    parts = urlsplit(issuer)
-    if parts.query or parts.fragment or "?" in issuer or "#" in issuer:
+    if "?" in issuer or "#" in issuer:
         return "has a query or fragment, which an OIDC issuer never has"
-    if parts.username or parts.password or any(c.isspace() for c in issuer):
+    if any(c.isspace() for c in issuer):
         return "is not on the tenant's Okta org"
     where = origin(issuer)
     if where is None or not any(where == origin(a) for a in allowed_origins):

@@ -1,108 +1,24 @@
-"""URL pieces for the redirect and issuer rules, and the near-miss diagnosis.
+"""URL answers for the redirect and issuer rules, and the near-miss diagnosis.
 
 OAuth servers compare redirect URIs as plain strings (RFC 6749 section 3.1.2.3), so the
 rules compare strings too. This module only *explains* a difference in words a person
-can act on ("has a trailing slash", "explicit :443 port"), and decides whether a host is
-a valid DNS name or IP address (RFC 3986 section 3.2.2) for the foreign-host rule.
-
-We parse the authority ourselves rather than trust :func:`urllib.parse.urlsplit`, which
-accepts hosts with spaces or backslashes that browsers and Okta read differently.
+can act on ("has a trailing slash", "explicit :443 port"), and says whether a URL's host
+is within a domain for the foreign-host rule. URLs are split, and hosts and origins
+judged, by :mod:`auditor.urls`, the parser the collectors use.
 """
 
 from __future__ import annotations
 
-import ipaddress
-import re
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from auditor.urls import host_problem, normalized_host, split_url
 
 # One origin() for the collectors and the rules: re-exported for the operators.
 from auditor.urls import origin as origin  # noqa: PLC0414 - an explicit re-export
 
 if TYPE_CHECKING:
     from auditor.rules.values import Template
-
-_URL = re.compile(
-    r"^([A-Za-z][A-Za-z0-9+.-]*)://([^/?#]*)([^?#]*)(?:\?([^#]*))?(?:#(.*))?$", re.DOTALL
-)
-_DNS_LABEL = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
-_IPV4_SHAPE = re.compile(r"^[0-9.]+$")
-_DEFAULT_PORTS = {"http": 80, "https": 443}
-_MAX_DNS_NAME = 253
-
-
-@dataclass(frozen=True)
-class UrlParts:
-    """A URL with an authority, split as RFC 3986 section 3 describes (nothing decoded)."""
-
-    scheme: str
-    userinfo: str | None
-    host: str
-    port: str | None  # the text after ':', possibly empty or not a number
-    path: str
-    query: str | None
-    fragment: str | None
-
-    @property
-    def port_number(self) -> int | None:
-        """The port, explicit or the scheme's default; None when unknown or invalid."""
-        if self.port:
-            return int(self.port) if self.port.isdigit() else None
-        return _DEFAULT_PORTS.get(self.scheme.lower())
-
-
-def split_url(text: str) -> UrlParts | None:
-    """Split ``scheme://authority/path?query#fragment``; None without ``scheme://``."""
-    match = _URL.match(text)
-    if match is None:
-        return None
-    scheme, authority, path, query, fragment = match.groups()
-    userinfo: str | None = None
-    if "@" in authority:
-        userinfo, _, authority = authority.rpartition("@")
-    host, port = _split_host_port(authority)
-    return UrlParts(scheme, userinfo, host, port, path, query, fragment)
-
-
-def _split_host_port(authority: str) -> tuple[str, str | None]:
-    if authority.startswith("["):
-        end = authority.find("]")
-        if end != -1:
-            rest = authority[end + 1 :]
-            return authority[: end + 1], rest[1:] if rest.startswith(":") else None
-        return authority, None
-    host, colon, port = authority.rpartition(":")
-    if colon:
-        return host, port
-    return authority, None
-
-
-def host_problem(host: str) -> str | None:
-    """Why ``host`` is not a valid DNS name or IP address, or None when it is."""
-    if not host:
-        return "has no host"
-    if host.startswith("["):
-        return _ip_problem(host[1:-1] if host.endswith("]") else host, ipaddress.IPv6Address)
-    if _IPV4_SHAPE.fullmatch(host):
-        return _ip_problem(host, ipaddress.IPv4Address)
-    name = host.removesuffix(".")
-    labels_ok = all(_DNS_LABEL.fullmatch(label) for label in name.split("."))
-    if len(name) > _MAX_DNS_NAME or not labels_ok:
-        return f"host {host!r} is not a valid DNS name or IP address (RFC 3986)"
-    return None
-
-
-def _ip_problem(text: str, kind: type[ipaddress.IPv4Address | ipaddress.IPv6Address]) -> str | None:
-    try:
-        kind(text)
-    except ValueError:
-        return f"host {text!r} is not a valid {kind.__name__.removesuffix('Address')} address"
-    return None
-
-
-def normalized_host(host: str) -> str:
-    """Hosts compare case-insensitively; a final root dot changes nothing."""
-    return host.lower().removesuffix(".")
+    from auditor.urls import UrlParts
 
 
 def host_within(url: str, domain: str) -> tuple[bool, str]:

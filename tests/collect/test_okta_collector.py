@@ -381,55 +381,8 @@ def test_wrong_shape_never_quotes_the_value(okta_org):
     assert okta_org.client_secret not in errors[0].message
 
 
-class _DiscoveryServer:
-    """A loopback HTTP server that answers every GET with one JSON body."""
-
-    def __init__(self, body: object) -> None:
-        payload = json.dumps(body).encode()
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            def log_message(self, format: str, *args: object) -> None:  # noqa: A002
-                pass
-
-        self._serving = ServerThread(ThreadingHTTPServer(("127.0.0.1", 0), Handler), "test-http")
-        self.host = f"127.0.0.1:{self._serving.port}"
-        self._serving.start()
-
-    def close(self) -> None:
-        self._serving.stop()
-
-
-def test_discovery_document_of_the_wrong_shape_is_an_error_naming_the_field(okta_org):
-    """A discovery document whose issuer is not a string errors discovery, not the rest."""
-    server = _DiscoveryServer({"issuer": 42, "jwks_uri": "http://127.0.0.1/keys"})
-    try:
-        config = config_for(okta_org, custom_domain=server.host)
-        half, errors = collect(okta_org, config, issuer=f"http://{server.host}")
-    finally:
-        server.close()
-
-    assert [(e.source, e.section) for e in errors] == [("discovery", "discovery")]
-    assert errors[0].message == (
-        f"GET http://{server.host}/.well-known/openid-configuration returned a response "
-        "of an unexpected shape (issuer: string_type)"
-    )
-    assert half.discovery.status is SectionStatus.ERROR
-    assert half.app.status is OK
-    assert half.grants.status is OK
-
-
-# ------------------------------------------------------- redirects and oversized answers
-
-
 class _Receiver:
-    """A loopback HTTP server on another origin that counts what reaches it."""
+    """A loopback HTTP server that answers every GET with ``body`` and counts the hits."""
 
     def __init__(self, body: bytes) -> None:
         self.hits: list[str] = []
@@ -453,6 +406,29 @@ class _Receiver:
 
     def close(self) -> None:
         self._serving.stop()
+
+
+def test_discovery_document_of_the_wrong_shape_is_an_error_naming_the_field(okta_org):
+    """A discovery document whose issuer is not a string errors discovery, not the rest."""
+    server = _Receiver(json.dumps({"issuer": 42, "jwks_uri": "http://127.0.0.1/keys"}).encode())
+    try:
+        host = server.origin.removeprefix("http://")
+        config = config_for(okta_org, custom_domain=host)
+        half, errors = collect(okta_org, config, issuer=server.origin)
+    finally:
+        server.close()
+
+    assert [(e.source, e.section) for e in errors] == [("discovery", "discovery")]
+    assert errors[0].message == (
+        f"GET {server.origin}/.well-known/openid-configuration returned a response "
+        "of an unexpected shape (issuer: string_type)"
+    )
+    assert half.discovery.status is SectionStatus.ERROR
+    assert half.app.status is OK
+    assert half.grants.status is OK
+
+
+# ------------------------------------------------------- redirects and oversized answers
 
 
 @pytest.mark.parametrize("status", [301, 302, 307, 308])

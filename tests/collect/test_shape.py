@@ -43,8 +43,9 @@ def test_message_is_one_line_without_values() -> None:
     key = "evil\nkey" + "x" * 100
     message = shape_error(
         OktaProfileMapping,
-        {"id": 1, "source": 2, "target": 3, "properties": {key: {"expression": "s3cr3t-v4lue"},
-                                                              "ok": {"expression": 5}}},
+        # The secret is a wrong-typed value among the listed errors: shown if values were.
+        {"id": 1, "source": {"id": ["s3cr3t-v4lue"]}, "target": 3,
+         "properties": {key: {"expression": "fine"}, "ok": {"expression": 5}}},
     )
     assert "\n" not in message
     assert "s3cr3t-v4lue" not in message

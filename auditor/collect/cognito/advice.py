@@ -29,6 +29,8 @@ from botocore.exceptions import (
 from botocore.exceptions import ConnectionError as BotoConnectionError
 from botocore.parsers import ResponseParserError
 
+from auditor.pacing import THROTTLING_CODES
+
 if TYPE_CHECKING:
     from collections.abc import Callable
 
@@ -41,9 +43,6 @@ _MAX_AWS_MESSAGE = 300
 # Shorter "secrets" would redact ordinary words from messages.
 _MIN_SCRUB_LENGTH = 4
 
-_THROTTLING_CODES = frozenset(
-    {"TooManyRequestsException", "ThrottlingException", "Throttling", "RequestLimitExceeded"}
-)
 _ACCESS_DENIED_CODES = frozenset({"AccessDeniedException", "AccessDenied", "UnauthorizedOperation"})
 # The credentials themselves were refused: every later call would fail the same way.
 _BAD_CREDENTIALS_CODES = frozenset(
@@ -166,7 +165,7 @@ class Advisor:
             return call()
         except ClientError as exc:
             code = str(exc.response.get("Error", {}).get("Code") or "")
-            if not last and code in _THROTTLING_CODES:
+            if not last and code in THROTTLING_CODES:
                 raise _ThrottledError from None
             raise self._client_failure(service, operation, exc) from None
         except (ResponseParserError, AttributeError, KeyError, TypeError) as exc:
@@ -237,7 +236,7 @@ class Advisor:
             return NotFoundError(aws_message)
         if code in _ACCESS_DENIED_CODES:
             return FailureError(self._access_denied_message(action, aws_message))
-        if code in _THROTTLING_CODES:
+        if code in THROTTLING_CODES:
             return FailureError(
                 f"{action} was still throttled by AWS ({code}) after {attempts} attempt(s): "
                 "the auditor slows down on throttling, so something else is using this "

@@ -21,7 +21,9 @@ from botocore.exceptions import BotoCoreError
 
 from auditor.collect.cognito.advice import FailureError, NotFoundError, record_http_status
 from auditor.collect.shape import ShapeError, Wire, parse
+from auditor.pacing import attach_to_botocore
 from auditor.service.metrics import count_botocore_attempts
+from auditor.shards import account_of
 from auditor.urls import origin
 
 if TYPE_CHECKING:
@@ -143,9 +145,6 @@ class SharedClients:
                     self._failed[key] = (failure.message, time.monotonic())
                     raise
                 if self.pacing is not None:
-                    from auditor.pacing import attach_to_botocore  # noqa: PLC0415 - see pacing
-                    from auditor.shards import account_of  # noqa: PLC0415
-
                     attach_to_botocore(
                         client, self.pacing.cognito, self.pacing.loop,
                         account=account_of(advisor.role_arn),

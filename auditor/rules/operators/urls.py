@@ -14,7 +14,8 @@ from auditor.rules.operators.base import (
     typed,
 )
 from auditor.rules.outcome import Verdict
-from auditor.rules.urls import host_within, origin, origin_difference, origin_text, split_url
+from auditor.rules.urls import host_within, origin, origin_difference, origin_text
+from auditor.urls import split_url
 
 
 def _host_view(check: Check) -> object:
