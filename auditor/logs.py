@@ -301,10 +301,8 @@ def setup_logging(
 
     handler = _Handler(out) if stream is not None else _StderrHandler()
     handler.setFormatter(formatter)
+    teardown_logging()
     root = logging.getLogger()
-    for old in [h for h in root.handlers if isinstance(h, _Handler)]:
-        root.removeHandler(old)
-        old.close()
     root.addHandler(handler)
     root.setLevel(numeric)
     logging.getLogger(RUN_LOGGER).setLevel(

@@ -164,23 +164,23 @@ class SlotGuard:
                 if held is None:
                     self._done_elsewhere(name, label)
                     return
-                if not _logged(job, slot=label, holder=self.holder, metrics=self.metrics):
-                    # Leave the block by raising: the lease is released, not marked done,
-                    # so another replica firing for this slot may still run it.
-                    raise _RunFailed  # noqa: TRY301 - hold() acts on how the block ends
-                if self.interrupted():
+                finished = _logged(job, slot=label, holder=self.holder, metrics=self.metrics)
+                if finished and self.interrupted():
                     # Stopped (a rolling deploy at 02:00): the tenants not started are in
                     # the report as "interrupted". A standby still waiting on this slot
                     # audits them tonight rather than the next slot tomorrow.
-                    raise _RunStopped  # noqa: TRY301 - as above
-        except _RunFailed:
-            pass
-        except _RunStopped:
-            run_log.warning(
-                "slot %s: the run was stopped before every tenant was audited; the slot is "
-                "released, not marked done, so another replica can run it", label,
-                extra={"slot": label, "holder": self.holder},
-            )
+                    run_log.warning(
+                        "slot %s: the run was stopped before every tenant was audited; the "
+                        "slot is released, not marked done, so another replica can run it",
+                        label, extra={"slot": label, "holder": self.holder},
+                    )
+                    finished = False
+                if not finished:
+                    # Leave the block by raising: the lease is released, not marked done,
+                    # so another replica firing for this slot may still run it.
+                    raise _SlotUnfinished  # noqa: TRY301 - hold() acts on how the block ends
+        except _SlotUnfinished:
+            pass  # a failure or a stop, already logged
         except lease.LeaseBusy as exc:
             run_log.warning(
                 "slot %s skipped: %s", label, exc, extra={"slot": label, "holder": exc.holder}
@@ -202,12 +202,8 @@ class SlotGuard:
             self.metrics.mark_success(done_at)
 
 
-class _RunFailed(Exception):  # noqa: N818 - internal signal, never escapes this module
-    """The run raised (already logged)."""
-
-
-class _RunStopped(Exception):  # noqa: N818 - internal signal, never escapes this module
-    """The run finished early because the process was told to stop."""
+class _SlotUnfinished(Exception):  # noqa: N818 - internal signal, never escapes this module
+    """The run raised or was stopped early (already logged): release the slot, not done."""
 
 
 def _logged(

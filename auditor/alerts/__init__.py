@@ -3,8 +3,8 @@
 After a run is saved, :func:`announce` computes each route's events against what that
 route was last told, records them in the store's outbox with the route's new state (one
 transaction), and delivers the outbox. :func:`flush` delivers what is still pending,
-:func:`pending` lists it (:func:`status_lines` words it), :func:`send_test` checks a
-route. None of them raises into the audit; a :class:`DeliveryReport`'s ``summary()`` is
+:func:`pending` lists it (:func:`status_lines` words it), :func:`send_test_reason` checks
+a route. None of them raises into the audit; a :class:`DeliveryReport`'s ``summary()`` is
 the line for stderr.
 
 The delivery machinery (slack_sdk, aiohttp, the store) is imported on first use:
@@ -25,11 +25,8 @@ if TYPE_CHECKING:
         DeliveryReport,
         RouteDelivery,
         announce,
-        announce_async,
         flush,
         pending,
-        send_test,
-        send_test_async,
         send_test_reason,
         status_lines,
     )
@@ -40,11 +37,8 @@ _LAZY = {
     "DeliveryReport": "auditor.alerts.service",
     "RouteDelivery": "auditor.alerts.service",
     "announce": "auditor.alerts.service",
-    "announce_async": "auditor.alerts.service",
     "flush": "auditor.alerts.service",
     "pending": "auditor.alerts.service",
-    "send_test": "auditor.alerts.service",
-    "send_test_async": "auditor.alerts.service",
     "send_test_reason": "auditor.alerts.service",
     "status_lines": "auditor.alerts.service",
 }
@@ -66,11 +60,8 @@ __all__ = [
     "RouteConfig",
     "RouteDelivery",
     "announce",
-    "announce_async",
     "flush",
     "pending",
-    "send_test",
-    "send_test_async",
     "send_test_reason",
     "status_lines",
 ]

@@ -111,35 +111,20 @@ class DeliveryReport:
         ]
 
 
-def announce(  # noqa: PLR0913 - keyword-only options
-    report: RunView,
-    store: Store,
-    config: AlertsConfig,
-    *,
-    now: datetime | None = None,
-    deliver: bool = True,
-    policy: DeliveryPolicy = DEFAULT_POLICY,
+def announce(
+    report: RunView, store: Store, config: AlertsConfig, *, policy: DeliveryPolicy = DEFAULT_POLICY
 ) -> DeliveryReport:
     """Record the (already saved) run's events for every route, then deliver the outbox.
 
-    ``deliver=False`` (``--no-alerts``) records nothing and tells nobody: the routes'
-    state stays as it was, so a later run announces what they have not been told.
+    A ``--no-alerts`` run does not call this: the routes' state stays as it was, so a
+    later run announces what they have not been told.
     """
-    return _run_sync(announce_async(report, store, config, now=now, deliver=deliver, policy=policy))
+    return _run_sync(_announce(report, store, config, policy))
 
 
-async def announce_async(  # noqa: PLR0913 - keyword-only options
-    report: RunView,
-    store: Store,
-    config: AlertsConfig,
-    *,
-    now: datetime | None = None,
-    deliver: bool = True,
-    policy: DeliveryPolicy = DEFAULT_POLICY,
+async def _announce(
+    report: RunView, store: Store, config: AlertsConfig, policy: DeliveryPolicy
 ) -> DeliveryReport:
-    """:func:`announce` for callers already in an event loop."""
-    if not deliver:
-        return DeliveryReport()
     alerts = AlertStore(store)
     routes = {route.name: route for route in config.routes}
     try:
@@ -149,7 +134,7 @@ async def announce_async(  # noqa: PLR0913 - keyword-only options
             lambda name, told: announce_run(
                 report, routes[name], told, reminder_days=config.reminder_days
             ),
-            now=now or datetime.now(UTC),
+            now=datetime.now(UTC),
         )
     except Exception as exc:  # noqa: BLE001 - alerts never fail the audit; said on stderr
         log.warning(
@@ -220,20 +205,15 @@ def status_lines(by_route: dict[str, list[OutboxEntry]]) -> list[str]:
     return lines
 
 
-def send_test(route: RouteConfig, *, policy: DeliveryPolicy = DEFAULT_POLICY) -> bool:
-    """Send one message with the word "test" to the route; True when it was accepted."""
-    return _run_sync(send_test_async(route, policy=policy)) is None
-
-
 def send_test_reason(route: RouteConfig, *, policy: DeliveryPolicy = DEFAULT_POLICY) -> str | None:
-    """:func:`send_test`, saying why not: None when accepted, else the reason (never a URL)."""
-    return _run_sync(send_test_async(route, policy=policy))
+    """Send one message with the word "test" to the route.
+
+    None when it was accepted, else the reason (never a URL).
+    """
+    return _run_sync(_send_test(route, policy))
 
 
-async def send_test_async(
-    route: RouteConfig, *, policy: DeliveryPolicy = DEFAULT_POLICY
-) -> str | None:
-    """:func:`send_test_reason` for callers already in an event loop."""
+async def _send_test(route: RouteConfig, policy: DeliveryPolicy) -> str | None:
     if route.slack is not None:
         error = await slack.post(
             route.slack.webhook_url.get_secret_value(), slack.hello_message(route.name), policy

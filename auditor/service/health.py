@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from auditor.store.lifecycle import rfc3339
+
 if TYPE_CHECKING:
     from apscheduler.triggers.base import BaseTrigger
 
@@ -40,9 +42,9 @@ class Health:
         return {
             "status": "ok" if self.healthy else "overdue",
             "reason": self.reason,
-            "last_success": _rfc3339(self.last_success),
-            "due_slot": _rfc3339(self.due_slot),
-            "deadline": _rfc3339(self.deadline),
+            "last_success": rfc3339(self.last_success),
+            "due_slot": rfc3339(self.due_slot),
+            "deadline": rfc3339(self.deadline),
         }
 
 
@@ -69,32 +71,28 @@ class HealthPolicy:
         deadline = due + self.grace
         if at < deadline:
             if at < due:
-                reason = f"next scheduled run at {_rfc3339(due)}"
+                reason = f"next scheduled run at {rfc3339(due)}"
             else:
                 reason = (
-                    f"the run scheduled at {_rfc3339(due)} is under way or starting; "
-                    f"it is overdue after {_rfc3339(deadline)}"
+                    f"the run scheduled at {rfc3339(due)} is under way or starting; "
+                    f"it is overdue after {rfc3339(deadline)}"
                 )
             return Health(
                 healthy=True, reason=reason, last_success=last_success, due_slot=due,
                 deadline=deadline,
             )
-        since = "since start-up" if last_success is None else f"since {_rfc3339(last_success)}"
+        since = "since start-up" if last_success is None else f"since {rfc3339(last_success)}"
         return Health(
             healthy=False,
             reason=(
-                f"no successful audit {since}: the run scheduled at {_rfc3339(due)} did not "
+                f"no successful audit {since}: the run scheduled at {rfc3339(due)} did not "
                 f"succeed within the grace of {_minutes(self.grace)} (deadline "
-                f"{_rfc3339(deadline)}); see the service's log"
+                f"{rfc3339(deadline)}); see the service's log"
             ),
             last_success=last_success,
             due_slot=due,
             deadline=deadline,
         )
-
-
-def _rfc3339(at: datetime | None) -> str | None:
-    return None if at is None else at.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _minutes(span: timedelta) -> str:

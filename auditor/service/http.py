@@ -12,6 +12,7 @@ import ipaddress
 import json
 import logging
 import socket
+from http import HTTPStatus
 from socketserver import ThreadingMixIn
 from typing import TYPE_CHECKING, Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
@@ -103,11 +104,8 @@ class ServiceHTTP(StartStop):
 
 def _json(start_response: StartResponse, code: int, body: dict[str, Any]) -> list[bytes]:
     data = json.dumps(body).encode()
-    reason = {200: "OK", 404: "Not Found", 500: "Internal Server Error"}.get(
-        code, "Service UnavailableError"
-    )
     start_response(
-        f"{code} {reason}",
+        f"{code} {HTTPStatus(code).phrase}",
         [
             ("Content-Type", "application/json"),
             ("Content-Length", str(len(data))),

@@ -22,7 +22,7 @@ from alert_helpers import (
 )
 from report.report_builders import failing, tenant
 
-from auditor.alerts import announce, flush, send_test
+from auditor.alerts import announce, flush, send_test_reason
 from auditor.alerts.webhook import payload_schema, shipped_schema
 
 if TYPE_CHECKING:
@@ -104,13 +104,13 @@ def test_event_ids_are_stable_across_retries_and_flushes(
 def test_send_test_posts_a_test_message(slack_receiver: Receiver, hook_receiver: Receiver) -> None:
     """`alerts test` posts a message with the word "test" and says whether it arrived."""
     config = alerts_config(slack_route(slack_receiver.url), hook_route(hook_receiver.url))
-    assert send_test(config.routes[0], policy=FAST)
-    assert send_test(config.routes[1], policy=FAST)
+    assert send_test_reason(config.routes[0], policy=FAST) is None
+    assert send_test_reason(config.routes[1], policy=FAST) is None
     assert "test" in slack_receiver.requests[0].json()["text"]
     assert "test" in hook_receiver.requests[0].body.decode()
     assert verify(WEBHOOK_SECRET, hook_receiver.requests[0].headers, hook_receiver.requests[0].body)
     hook_receiver.down = True
-    assert not send_test(config.routes[1], policy=FAST)
+    assert send_test_reason(config.routes[1], policy=FAST) is not None
 
 
 def test_no_url_or_secret_in_the_store_or_the_logs(  # noqa: PLR0913, PLR0917 - fixtures
@@ -129,7 +129,7 @@ def test_no_url_or_secret_in_the_store_or_the_logs(  # noqa: PLR0913, PLR0917 - 
     announce(runs.save(tenant("acme", failing("okta_app_active"))), store, config, policy=FAST)
     hook_receiver.down = False
     flush(store, config, policy=FAST)
-    send_test(config.routes[0], policy=FAST)
+    send_test_reason(config.routes[0], policy=FAST)
     store.close()
 
     stored = b"".join(p.read_bytes() for p in tmp_path.glob("state.db*"))

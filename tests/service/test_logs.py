@@ -179,6 +179,16 @@ def test_a_bad_level_or_format_is_refused() -> None:
         logs.setup_logging("info", "xml")  # type: ignore[arg-type]
 
 
+def test_setting_up_again_replaces_the_handler_instead_of_adding_one() -> None:
+    """After a second set-up, each line is written once, to the new stream only."""
+    first, second = io.StringIO(), io.StringIO()
+    logs.setup_logging("warning", "json", stream=first)
+    logs.setup_logging("warning", "json", stream=second)
+    logging.getLogger("auditor").warning("once")
+    assert first.getvalue() == ""
+    assert [line["event"] for line in lines(second)] == ["once"]
+
+
 @pytest.fixture
 def fleet(okta_emulator, cognito_env, monkeypatch) -> Fleet:
     """An empty fleet on the session's emulators, with boto3 pointed at moto."""

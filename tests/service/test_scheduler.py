@@ -283,6 +283,8 @@ def test_sigterm_during_a_run_lets_it_finish_then_exits_0(tmp_path: Path) -> Non
 
 def test_a_run_stopped_by_sigterm_leaves_its_slot_to_a_standby(store: Store) -> None:
     """Stopped mid-run (a deploy at 02:00), a replica releases the slot; a standby audits it."""
+    out = io.StringIO()
+    logs.setup_logging("warning", "json", stream=out)
     stopping = threading.Event()
 
     def stopped_run() -> int:
@@ -293,6 +295,9 @@ def test_a_run_stopped_by_sigterm_leaves_its_slot_to_a_standby(store: Store) -> 
         stopped_run
     )()
     assert lease.inspect(store, SLOT_LEASE) is None  # released, not marked done
+    (released,) = [e for e in map(json.loads, out.getvalue().splitlines())
+                   if "released, not marked done" in e["event"]]
+    assert (released["slot"], released["level"]) == ("2026-11-28T02:00:00Z", "warning")
     calls: list[int] = []
     replica(store, SLOT + timedelta(minutes=3)).scheduled(lambda: calls.append(1) or 0)()
     assert calls == [1]

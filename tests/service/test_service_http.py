@@ -97,7 +97,10 @@ def test_healthz_turns_unhealthy_when_the_run_is_overdue_and_recovers_after_one(
 
     with time_machine.travel(SLOT + timedelta(hours=3, seconds=1)):
         code, text, _ = get(f"{base}/healthz")
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(f"{base}/healthz", timeout=10)  # noqa: S310 - loopback http
     assert code == 503
+    assert refused.value.reason == "Service Unavailable"  # the status line a probe logs
     overdue = body(text)
     assert overdue["status"] == "overdue"
     assert overdue["due_slot"] == "2026-11-28T02:00:00Z"
