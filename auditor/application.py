@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from auditor.errors import EXIT_COLLECTION_ERROR, UnavailableError
+from auditor.errors import EXIT_COLLECTION_ERROR
 from auditor.logs import bind_run, run_log
 from auditor.redact import redact_url
 
@@ -143,6 +143,7 @@ def _audit_and_record(
     from auditor.report.destination import ReportWriteError  # noqa: PLC0415
     from auditor.store import StoreError, open_store  # noqa: PLC0415
     from auditor.store_paths import fingerprint_key_path  # noqa: PLC0415
+    from auditor.streamed_report import check_spool_folder  # noqa: PLC0415
 
     config = request.config
     request.output.check()  # an --output that cannot be written: exit 2, nothing audited
@@ -251,25 +252,6 @@ def _run(
                   redact_url(config.store), type(exc).__name__)
         return recorder.without_memory(info), None, f"{type(exc).__name__}: {exc}"
     return report, trends, None
-
-
-def check_spool_folder() -> None:
-    """Prove a temporary file can be written, where a run spools its tenants past 4 MB.
-
-    Raises :class:`~auditor.errors.UnavailableError` (exit 3) saying what to set.
-    """
-    import tempfile  # noqa: PLC0415 - see the module docstring
-
-    try:
-        with tempfile.TemporaryFile() as probe:
-            probe.write(b"spool")
-    except OSError as exc:
-        where = tempfile.tempdir or "$TMPDIR, /tmp, /var/tmp or the working folder"
-        raise UnavailableError(
-            f"cannot write a temporary file in {where} ({exc.strerror or type(exc).__name__}): "
-            "a run keeps its finished tenants there until the reports are written; "
-            "set TMPDIR to a writable folder (in a container, mount one on /tmp)"
-        ) from None
 
 
 def concurrency_cap(config: AuditorConfig) -> int | None:

@@ -131,9 +131,11 @@ def report_run_group(
     from auditor.report import render_files  # noqa: PLC0415
     from auditor.report.destination import ReportWriteError  # noqa: PLC0415
     from auditor.store import RunGroups, open_store, tenant_trends  # noqa: PLC0415
+    from auditor.streamed_report import check_spool_folder  # noqa: PLC0415
 
     config = request.config
     request.output.check()  # an --output that cannot be written: exit 2, nothing read
+    check_spool_folder()  # the combined tenants are spooled there, as an audit's are
     store = open_store(config.store)
     try:
         groups = RunGroups(store)

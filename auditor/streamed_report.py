@@ -23,6 +23,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, overload
 
+from auditor.errors import UnavailableError
 from auditor.results import (
     REPORT_SCHEMA_VERSION,
     RunInfo,
@@ -39,6 +40,23 @@ if TYPE_CHECKING:
 # Spooled in memory up to this many bytes of compressed tenants (about 1,500), then on disk.
 SPOOL_BYTES = 4 << 20
 _COMPRESSION = 6  # zlib's default: 11 kB of a tenant's JSON to about 2.5 kB, ~0.1 ms
+
+
+def check_spool_folder() -> None:
+    """Prove a temporary file can be written, where a run spools its tenants past 4 MB.
+
+    Raises :class:`~auditor.errors.UnavailableError` (exit 3) saying what to set.
+    """
+    try:
+        with tempfile.TemporaryFile() as probe:
+            probe.write(b"spool")
+    except OSError as exc:
+        where = tempfile.tempdir or "$TMPDIR, /tmp, /var/tmp or the working folder"
+        raise UnavailableError(
+            f"cannot write a temporary file in {where} ({exc.strerror or type(exc).__name__}): "
+            "a run keeps its finished tenants there until the reports are written; "
+            "set TMPDIR to a writable folder (in a container, mount one on /tmp)"
+        ) from None
 
 
 class TenantReports(Sequence[TenantReport]):

@@ -43,7 +43,7 @@ exit codes:
   3  at least one tenant could not be fully audited (collection error),
      or the run could not be recorded
 
-Every flag has an environment variable: AUDITOR_CONFIG, AUDITOR_FORMAT,
+These flags have an environment variable: AUDITOR_CONFIG, AUDITOR_FORMAT,
 AUDITOR_OUTPUT, AUDITOR_FAIL_ON, AUDITOR_LOG_LEVEL, AUDITOR_LOG_FORMAT, AUDITOR_NO_ALERTS,
 AUDITOR_METRICS_FILE, AUDITOR_LISTEN, AUDITOR_SHARD, AUDITOR_RUN_GROUP.
 A flag beats its variable.

@@ -346,3 +346,22 @@ def test_a_damaged_shard_report_exits_3_naming_the_shard_and_writes_nothing(
     assert "shard 1/2" in done.stderr
     assert "Traceback" not in done.stderr
     assert not (sharded.tmp_path / "group" / "report.json").exists()
+
+
+def test_report_without_a_writable_temporary_folder_exits_3_and_writes_nothing(
+    sharded: ShardedFleet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The combined run is spooled as an audit's is: no temporary folder, exit 3 naming TMPDIR."""
+    import tempfile  # noqa: PLC0415
+
+    for shard in ("0/2", "1/2"):
+        ran = sharded.run("audit", "--all", "--shard", shard, "--run-group", "notmp",
+                          "--output", "s")
+        assert ran.returncode == 1, ran.stderr
+    blocker = sharded.tmp_path / "not-a-folder"
+    blocker.write_text("a file where the temporary folder should be")
+    monkeypatch.setattr(tempfile, "tempdir", str(blocker))
+    done = sharded.run("report", "--run-group", "notmp", "--output", "group")
+    assert done.returncode == 3, done.stderr
+    assert "set TMPDIR to a writable folder" in done.stderr
+    assert not (sharded.tmp_path / "group" / "report.json").exists()
