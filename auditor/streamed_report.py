@@ -61,7 +61,7 @@ class TenantReports(Sequence[TenantReport]):
 
     def add(self, tenant: TenantReport) -> None:
         """Keep ``tenant``'s report; the object itself can be dropped once this returns."""
-        if tenant.tenant_id in self._ids:
+        if self.holds(tenant.tenant_id):
             raise ValueError(f"tenant {tenant.tenant_id} added twice to one run")
         data = zlib.compress(tenant.model_dump_json().encode("utf-8"), _COMPRESSION)
         with self._lock:
@@ -72,6 +72,10 @@ class TenantReports(Sequence[TenantReport]):
             self._lengths.append(len(data))
             self._ids[tenant.tenant_id] = None
             self._order = None
+
+    def holds(self, tenant_id: str) -> bool:
+        """True when ``tenant_id``'s report has been added (without reading any back)."""
+        return tenant_id in self._ids
 
     def __len__(self) -> int:
         return len(self._offsets)

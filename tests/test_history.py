@@ -150,3 +150,26 @@ def test_a_run_that_cannot_be_saved_leaves_nothing_behind(tmp_path):
         assert "https://a.example/cb" in json.dumps(stored)
     finally:
         store.close()
+
+
+def test_a_tenant_added_twice_is_refused_and_its_first_snapshot_is_recorded(tmp_path):
+    """A recorder refuses a tenant's second add, and the run saves the first add's snapshot."""
+    from auditor.history import RunRecorder  # noqa: PLC0415
+
+    first = _three_tenants("https://a.example/cb")[1]
+    again = _three_tenants("https://b.example/cb")[1]
+    store = open_store(f"sqlite:///{tmp_path}/state.db")
+    try:
+        run = _fleet("r1", "2026-11-25T02:00:00Z", [first])
+        recorder = RunRecorder(store, started_at=run.report.run.started_at,
+                               today=date(2026, 11, 25))
+        recorder.add(first, PACK.evaluate(first))
+        with pytest.raises(ValueError, match="globex added twice"):
+            recorder.add(again, PACK.evaluate(again))
+        done = recorder.finish(run.report.run)
+        assert [t.tenant_id for t in done.report.tenants] == ["globex"]
+        stored = json.dumps(store.snapshot("globex", "r1"))
+        assert "https://a.example/cb" in stored
+        assert "https://b.example/cb" not in stored
+    finally:
+        store.close()
