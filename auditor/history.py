@@ -115,7 +115,7 @@ class RunRecorder:
     def add(self, snapshot: TenantSnapshot, results: Sequence[RuleResult]) -> None:
         """Work out the tenant's drift, lifecycle and waivers now; spool its snapshot."""
         tenant_id = snapshot.tenant_id
-        if tenant_id in self._where:
+        if self._reports.tenants.holds(tenant_id):  # refused before any of it is recorded
             raise ValueError(f"tenant {tenant_id} added twice to one run")
         report = None
         if self.failure is None:
@@ -125,7 +125,6 @@ class RunRecorder:
                 log.error("could not read tenant %s's memory from the store (%s); the run "  # noqa: TRY400 - one line
                           "will not be recorded", tenant_id, type(exc).__name__)
                 self.failure = exc
-        self._where.setdefault(tenant_id, (0, 0))
         self._reports.add_report(report or tenant_report(snapshot, list(results)))
 
     def _remembered(self, snapshot: TenantSnapshot, results: Sequence[RuleResult]) -> TenantReport:

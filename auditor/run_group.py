@@ -96,14 +96,12 @@ def combine_reports(
         if keep and issue not in waivers:
             waivers.append(issue)
     builder = ReportBuilder(order)
-    seen: set[str] = set()
     for shard in shards:
         for tenant in shard.tenants():
-            if tenant.tenant_id in seen:
+            if builder.tenants.holds(tenant.tenant_id):
                 log.warning("tenant %s is in more than one shard of the group; shard %d/%d's "
                             "verdict is left out", tenant.tenant_id, shard.index, shard.count)
                 continue
-            seen.add(tenant.tenant_id)
             builder.add_report(tenant)
     info = RunInfo(
         id=run_id,

@@ -71,27 +71,29 @@ class TenantReports(Sequence[TenantReport]):
         self._rank = {tenant_id: rank for rank, tenant_id in enumerate(order)}
         self._spool: Any = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 - lives as long as the report
         self._lock = threading.Lock()
-        # Per tenant, in the order added: rank, offset and length in the spool.
-        self._ranks = array("q")
+        # Per tenant, in the order added: its id, and its offset and length in the spool.
+        self._ids: dict[str, None] = {}
         self._offsets = array("q")
         self._lengths = array("q")
-        self._ids: set[str] = set()
-        self._order: list[int] | None = []  # positions sorted by rank; None: to sort again
+        self._order: list[int] | None = []  # positions in report order; None: to sort again
 
     def add(self, tenant: TenantReport) -> None:
         """Keep ``tenant``'s report; the object itself can be dropped once this returns."""
-        if tenant.tenant_id in self._ids:
+        if self.holds(tenant.tenant_id):
             raise ValueError(f"tenant {tenant.tenant_id} added twice to one run")
         data = zlib.compress(tenant.model_dump_json().encode("utf-8"), _COMPRESSION)
         with self._lock:
             self._spool.seek(0, 2)
             offset = self._spool.tell()
             self._spool.write(data)
-            self._ranks.append(self._rank.get(tenant.tenant_id, len(self._rank) + len(self._ids)))
             self._offsets.append(offset)
             self._lengths.append(len(data))
-            self._ids.add(tenant.tenant_id)
+            self._ids[tenant.tenant_id] = None
             self._order = None
+
+    def holds(self, tenant_id: str) -> bool:
+        """True when ``tenant_id``'s report has been added (without reading any back)."""
+        return tenant_id in self._ids
 
     def __len__(self) -> int:
         return len(self._offsets)
@@ -114,12 +116,13 @@ class TenantReports(Sequence[TenantReport]):
             yield self[index]
 
     def _ordered(self) -> list[int]:
-        order = self._order
-        if order is None:
-            ranks = self._ranks
-            order = sorted(range(len(ranks)), key=ranks.__getitem__)
-            self._order = order
-        return order
+        with self._lock:
+            if self._order is None:
+                # A tenant outside ``order`` ranks after it, by when it was added.
+                after = len(self._rank)
+                ranks = [self._rank.get(t, after + p) for p, t in enumerate(self._ids)]
+                self._order = sorted(range(len(ranks)), key=ranks.__getitem__)
+            return self._order
 
     def close(self) -> None:
         """Drop the spool now rather than when the report is collected."""

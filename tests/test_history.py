@@ -8,10 +8,12 @@ from datetime import date
 import pytest
 from builders import change, compliant_snapshot
 
+from auditor import history
 from auditor.audit import AuditRun, TenantOutcome, build_report
-from auditor.history import remember
+from auditor.history import RunRecorder, remember
 from auditor.rules import load_rule_pack
-from auditor.store import open_store
+from auditor.store import RunAlreadyStored, open_store
+from auditor.waivers import Waiver
 
 PACK = load_rule_pack()
 
@@ -76,8 +78,6 @@ def _fleet(run_id: str, started_at: str, snapshots) -> AuditRun:
 
 
 def _three_tenants(redirect: str):
-    from builders import change, compliant_snapshot  # noqa: PLC0415
-
     bad = change(compliant_snapshot("globex"), "okta.app.settings.oauthClient.redirect_uris",
                  [redirect])
     return [compliant_snapshot("acme"), bad, compliant_snapshot("initech")]
@@ -88,10 +88,6 @@ def test_tenant_by_tenant_recording_equals_remembering_the_whole_run(
     tmp_path, monkeypatch, spool_bytes
 ):
     """RunRecorder fed one tenant at a time saves and reports exactly what remember does."""
-    from auditor import history  # noqa: PLC0415
-    from auditor.history import RunRecorder  # noqa: PLC0415
-    from auditor.waivers import Waiver  # noqa: PLC0415
-
     if spool_bytes is not None:  # every snapshot past the first byte goes to the disk file
         monkeypatch.setattr(history, "SPOOL_BYTES", spool_bytes)
 
@@ -131,9 +127,6 @@ def test_tenant_by_tenant_recording_equals_remembering_the_whole_run(
 
 def test_a_run_that_cannot_be_saved_leaves_nothing_behind(tmp_path):
     """A recorder whose run id is already stored raises, and the store keeps only the first run."""
-    from auditor.history import RunRecorder  # noqa: PLC0415
-    from auditor.store import RunAlreadyStored  # noqa: PLC0415
-
     store = open_store(f"sqlite:///{tmp_path}/state.db")
     try:
         run = _fleet("r1", "2026-11-25T02:00:00Z", _three_tenants("https://a.example/cb"))
@@ -148,5 +141,26 @@ def test_a_run_that_cannot_be_saved_leaves_nothing_behind(tmp_path):
         stored = store.snapshot("globex", "r1")
         assert stored is not None
         assert "https://a.example/cb" in json.dumps(stored)
+    finally:
+        store.close()
+
+
+def test_a_tenant_added_twice_is_refused_and_its_first_snapshot_is_recorded(tmp_path):
+    """A recorder refuses a tenant's second add, and the run saves the first add's snapshot."""
+    first = _three_tenants("https://a.example/cb")[1]
+    again = _three_tenants("https://b.example/cb")[1]
+    store = open_store(f"sqlite:///{tmp_path}/state.db")
+    try:
+        run = _fleet("r1", "2026-11-25T02:00:00Z", [first])
+        recorder = RunRecorder(store, started_at=run.report.run.started_at,
+                               today=date(2026, 11, 25))
+        recorder.add(first, PACK.evaluate(first))
+        with pytest.raises(ValueError, match="globex added twice"):
+            recorder.add(again, PACK.evaluate(again))
+        done = recorder.finish(run.report.run)
+        assert [t.tenant_id for t in done.report.tenants] == ["globex"]
+        stored = json.dumps(store.snapshot("globex", "r1"))
+        assert "https://a.example/cb" in stored
+        assert "https://b.example/cb" not in stored
     finally:
         store.close()

@@ -184,10 +184,10 @@ def _split_lines(pieces: Iterable[bytes]) -> Iterator[bytes]:
         raise EOFError("the stored report ends inside a line")
 
 
-def _head_of(report: RunReport) -> ReportHead:
+def _head_of(report: RunView) -> ReportHead:
     return ReportHead(
         schema_version=report.schema_version, run=report.run, summary=report.summary,
-        waivers=report.waivers,
+        waivers=list(report.waivers),
     )
 
 
@@ -197,14 +197,10 @@ def compressed_lines(report: RunView) -> bytes:
     :data:`LINES_FORMAT`, then a zlib stream of JSON Lines: the head, then each tenant.
     """
     packer = zlib.compressobj(_COMPRESSION)
-    head = ReportHead(
-        schema_version=report.schema_version, run=report.run, summary=report.summary,
-        waivers=list(report.waivers),
-    )
     # model_dump_json never writes a raw newline (JSON escapes it): one value, one line.
     lines = (
         packer.compress(value.model_dump_json().encode("utf-8") + b"\n")
-        for value in itertools.chain([head], report.tenants)
+        for value in itertools.chain([_head_of(report)], report.tenants)
     )
     return b"".join([LINES_FORMAT, *lines, packer.flush()])
 

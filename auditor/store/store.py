@@ -21,6 +21,7 @@ from auditor.results import (
     RuleResult,
     RunView,
     Severity,
+    Summary,
     TenantReport,
     TenantStatus,
 )
@@ -33,7 +34,7 @@ from auditor.store.migrate import upgrade_to_head
 from auditor.store.schema import BaselineRow, FindingRow, ResultRow, RunRow, TenantRunRow
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Mapping
     from types import TracebackType
 
     from sqlalchemy.orm import Session
@@ -235,7 +236,7 @@ class Store:
                 started_at=started_at,
                 finished_at=finished_at,
                 recorded_at=datetime.now(UTC),
-                outcome=_outcome(report.tenants),
+                outcome=_outcome(report.summary),
                 tenants=report.summary.tenants,
                 passed=report.summary.passed,
                 failed=report.summary.failed,
@@ -490,11 +491,12 @@ def _stored_result(row: ResultRow) -> StoredResult:
     )
 
 
-def _outcome(tenants: Sequence[TenantReport]) -> str:
-    statuses = {t.status for t in tenants}
-    for status in (TenantStatus.ERROR, TenantStatus.FAIL):
-        if status in statuses:
-            return status.value
+def _outcome(summary: Summary) -> str:
+    """The run's worst tenant verdict, read from its counts (not by reading every tenant)."""
+    if summary.errored:
+        return TenantStatus.ERROR.value
+    if summary.failed:
+        return TenantStatus.FAIL.value
     return TenantStatus.PASS.value
 
 

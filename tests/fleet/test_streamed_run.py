@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import pytest
 from builders import HASHER, change, compliant_snapshot
 
-from auditor.audit import TenantOutcome, stream_audit
+from auditor.audit import AuditRun, TenantOutcome, build_report, stream_audit
 from auditor.history import RunRecorder, remember
 from auditor.pacing import PacingConfig
 from auditor.results import RunInfo, TenantStatus
@@ -78,8 +78,6 @@ def test_a_store_that_breaks_mid_run_loses_no_verdict_and_mixes_in_no_memory(
     The store's file is turned to garbage: finish raises, and the report shows no tenant
     with memory from before the break (not some tenants with it and others without).
     """
-    from auditor.audit import AuditRun, build_report  # noqa: PLC0415
-
     db = tmp_path / "state.db"
     store = open_store(f"sqlite:///{db}")
     first = _outcomes("https://a.example/cb")
