@@ -245,7 +245,7 @@ def _run(
             RunGroups(store).record_shard(request.run_group, index, count, report)
         trends = tenant_trends(store, [t.tenant_id for t in report.tenants])
         if request.metrics is not None:
-            request.metrics.set_alerts_queued(len(AlertStore(store).pending()))
+            request.metrics.set_alerts_queued(AlertStore(store).pending_count())
     except STORE_FAILURES as exc:
         # The verdicts are still worth having: write them, and say the run was not kept.
         log.error("could not record the run in the store %s: %s",  # noqa: TRY400 - one line

@@ -76,7 +76,12 @@ def tenant_status(snapshot: TenantSnapshot, results: Sequence[RuleResult]) -> Te
     missing app or IdP fails its own rule). Otherwise something the auditor should have
     seen was not seen, and the tenant is ``error`` (see :func:`unexplained_gaps`).
     """
-    if snapshot.has_errors or unexplained_gaps(results):
+    return status_of(has_errors=snapshot.has_errors, results=results)
+
+
+def status_of(*, has_errors: bool, results: Sequence[RuleResult]) -> TenantStatus:
+    """:func:`tenant_status` from whether anything was not collected, and the verdicts."""
+    if has_errors or unexplained_gaps(results):
         return TenantStatus.ERROR
     if any(r.counts for r in results):
         return TenantStatus.FAIL

@@ -27,9 +27,8 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from auditor.audit import AuditRun, ReportBuilder, tenant_report
+from auditor.audit import AuditRun, ReportBuilder, status_of, tenant_report
 from auditor.drift import diff_snapshots
-from auditor.results import RuleResult, TenantReport, TenantStatus
 from auditor.store import StoreError, fingerprint, lifecycle_of, parse_time
 from auditor.streamed_report import StreamedReport
 from auditor.waivers import WaiverBook
@@ -38,7 +37,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
     from datetime import date
 
-    from auditor.results import RunInfo, RunReport
+    from auditor.results import RuleResult, RunInfo, RunReport, TenantReport
     from auditor.snapshot import TenantSnapshot
     from auditor.store import Store
     from auditor.waivers import Waiver
@@ -206,12 +205,8 @@ _MEMORY_FIELDS = dict.fromkeys(
 def _forget(tenant: TenantReport) -> TenantReport:
     """``tenant`` without what memory added: drift, lifecycle, fingerprints, waivers."""
     results = [r.model_copy(update=_MEMORY_FIELDS) for r in tenant.results]
-    # As audit.tenant_status decides: its errors are the snapshot's and the unexplained gaps.
-    status = (
-        TenantStatus.ERROR if tenant.errors
-        else TenantStatus.FAIL if any(r.counts for r in results)
-        else TenantStatus.PASS
-    )
+    # Its errors are the snapshot's and the unexplained gaps: either makes it an error.
+    status = status_of(has_errors=bool(tenant.errors), results=results)
     return tenant.model_copy(update={"results": results, "drift": [], "status": status})
 
 

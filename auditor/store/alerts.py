@@ -28,6 +28,7 @@ from auditor.store.schema import AlertFindingRow, AlertOutboxRow, AlertTenantErr
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, Sequence
 
+    from sqlalchemy import ColumnElement
     from sqlalchemy.orm import Session
 
     from auditor.store.store import Store
@@ -168,12 +169,15 @@ class AlertStore:
 
     def delivered_count(self, route: str | None = None) -> int:
         """How many events were delivered (of one route, when given)."""
+        return self._count(AlertOutboxRow.delivered_at.is_not(None), route)
+
+    def pending_count(self, route: str | None = None) -> int:
+        """How many events wait in the outbox (of one route, when given), without loading them."""
+        return self._count(AlertOutboxRow.delivered_at.is_(None), route)
+
+    def _count(self, state: ColumnElement[bool], route: str | None) -> int:
         with transaction(self._engine, write=False) as session:
-            stmt = (
-                select(func.count())
-                .select_from(AlertOutboxRow)
-                .where(AlertOutboxRow.delivered_at.is_not(None))
-            )
+            stmt = select(func.count()).select_from(AlertOutboxRow).where(state)
             if route is not None:
                 stmt = stmt.where(AlertOutboxRow.route == route)
             return int(session.scalar(stmt) or 0)

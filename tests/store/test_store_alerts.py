@@ -67,6 +67,7 @@ def test_events_and_state_are_recorded_together(store: Store) -> None:
     assert state.findings == {("acme", "okta_app_active"): ToldFinding(failing=True, told_at=at(0))}
     assert state.errored == {"acme": at(0)}
     assert [e.record.id for e in alerts.pending()] == ["id-a", "id-b"]
+    assert (alerts.pending_count(), alerts.pending_count("b")) == (2, 1)
 
     alerts.mark_failed(["id-a"], error="HTTP 500")
     (entry,) = alerts.pending("a")
@@ -75,6 +76,7 @@ def test_events_and_state_are_recorded_together(store: Store) -> None:
     alerts.mark_delivered(["id-a"], at=at(0))
     assert alerts.pending("a") == []
     assert alerts.delivered_count() == 1
+    assert alerts.pending_count() == 1
     # Recording the same event again (a re-announced run) adds nothing.
     assert alerts.record("r1", ["a"], compute, now=at(0)) == []
     assert [e.record.id for e in alerts.pending()] == ["id-b"]
